@@ -1,0 +1,47 @@
+import { pino, type Logger } from 'pino';
+
+/** Paths whose values never reach a log line. */
+export const REDACT_PATHS = [
+  '*.token',
+  '*.botToken',
+  '*.appToken',
+  '*.signingSecret',
+  '*.clientSecret',
+  '*.stateSecret',
+  '*.appSecret',
+  '*.encryptKey',
+  '*.verificationToken',
+  '*.password',
+  '*.secret',
+  '*.authorization',
+  '*.Authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'config.SLACK_BOT_TOKEN',
+  'config.SLACK_APP_TOKEN',
+  'config.SLACK_SIGNING_SECRET',
+  'config.SLACK_CLIENT_SECRET',
+  'config.SLACK_STATE_SECRET',
+  'config.FEISHU_APP_SECRET',
+  'config.FEISHU_ENCRYPT_KEY',
+  'config.FEISHU_VERIFICATION_TOKEN',
+  'config.MONGODB_URI',
+];
+
+export type { Logger };
+
+export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
+  return pino({
+    level,
+    base: undefined,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  });
+}
+
+/** Removes the password from a connection URI before it is logged. */
+export function redactUri(uri: string): string {
+  return uri.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1[redacted]@');
+}
+
+/** A logger that drops everything (tests, benchmarks). */
+export const silentLogger: Logger = pino({ level: 'silent' });
