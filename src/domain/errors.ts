@@ -48,7 +48,7 @@ export type NotFoundError = {
 export type ForbiddenError = { kind: 'Forbidden'; action: string };
 export type ConflictError = {
   kind: 'Conflict';
-  reason: 'concurrent_update' | 'already_closed' | 'not_closed' | 'same_stage' | 'duplicate' | 'stage_in_use';
+  reason: 'concurrent_update' | 'already_closed' | 'not_closed' | 'same_stage' | 'duplicate' | 'stage_in_use' | 'last_admin';
   ref?: string;
 };
 export type InvalidError = {
@@ -60,6 +60,8 @@ export type InvalidError = {
   reason?: string;
   /** Extra interpolation values for the reason message, e.g. `{ max: 200 }`. */
   params?: Record<string, string | number>;
+  /** Further invalid fields of the same request (forms show them all at once). */
+  more?: Omit<InvalidError, 'kind' | 'more'>[];
 };
 export type DomainError = NotFoundError | ForbiddenError | ConflictError | InvalidError;
 
