@@ -3,6 +3,10 @@
  * Everything visible is pre-formatted here with src/i18n/format.ts, except money axis ticks,
  * which use the `dpMoney(value, currency, locale)` expression function registered by
  * render.ts. No clock, no randomness: the same input gives the same spec.
+ *
+ * Data-dependent numbers live only in `data.values` and top-level `params` values (e.g. the
+ * `xMax` scale bound), so render.ts can compile and parse one template per chart shape and
+ * feed data and params in at render time.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import {
@@ -186,7 +190,7 @@ export function funnelSpec(input: FunnelChartInput): BuiltChart {
   const x = {
     field: 'count',
     type: 'quantitative' as const,
-    scale: { domain: [0, maxCount * 1.32], nice: false },
+    scale: { domainMin: 0, domainMax: { expr: 'xMax' }, nice: false },
     axis: null,
   };
   const spec: TopLevelSpec = {
@@ -197,6 +201,7 @@ export function funnelSpec(input: FunnelChartInput): BuiltChart {
     padding: PADDING,
     title: { text: title },
     data: { values: rows },
+    params: [{ name: 'xMax', value: maxCount * 1.32 }],
     encoding: { y },
     layer: [
       {
@@ -278,7 +283,7 @@ export function dwellSpec(input: DwellChartInput): BuiltChart {
     };
   });
   const maxDays = Math.max(1, ...rows.map((r) => r.end));
-  const xScale = { domain: [0, maxDays * 1.3], nice: false };
+  const xScale = { domainMin: 0, domainMax: { expr: 'xMax' }, nice: false };
   const colorScale = {
     domain: [L.avgDays, L.overThreshold, L.threshold],
     range: [COLORS.open, COLORS.over, COLORS.threshold],
@@ -291,6 +296,7 @@ export function dwellSpec(input: DwellChartInput): BuiltChart {
     padding: PADDING,
     title: { text: title },
     data: { values: rows },
+    params: [{ name: 'xMax', value: maxDays * 1.3 }],
     encoding: {
       y: {
         field: 'label',
@@ -463,7 +469,7 @@ export function forecastSpec(input: ForecastChartInput): BuiltChart {
   const maxTotal = Math.max(1, ...rows.map((r) => r.total));
   const y = {
     type: 'quantitative' as const,
-    scale: { domain: [0, maxTotal * 1.12], nice: false },
+    scale: { domainMin: 0, domainMax: { expr: 'yMax' }, nice: false },
     axis: { title: null, labelExpr: moneyExpr(currency, locale), tickCount: 5, domain: false, ticks: false },
   };
   const spec: TopLevelSpec = {
@@ -474,6 +480,7 @@ export function forecastSpec(input: ForecastChartInput): BuiltChart {
     padding: PADDING,
     title: { text: title },
     data: { values: rows },
+    params: [{ name: 'yMax', value: maxTotal * 1.12 }],
     encoding: { x },
     layer: [
       {

@@ -128,6 +128,19 @@ describe('determinism and empty data', () => {
     expect(a.altText).toBe(b.altText);
   });
 
+  it('SVG is byte-identical across renders, and cached templates do not leak data between charts', async () => {
+    const spec = funnelSpec(funnelInput('en')).spec;
+    const first = await renderChart(spec);
+    const other = funnelInput('en');
+    other.stages = other.stages.map((s) => ({ ...s, count: s.count * 3, value: s.value / 2 }));
+    const second = await renderChart(funnelSpec(other).spec);
+    expect(second.svg).not.toBe(first.svg);
+    expect(unescape(second.svg)).toContain('360 · $600k');
+    const again = await renderChart(spec);
+    expect(again.svg).toBe(first.svg);
+    expect(again.png.equals(first.png)).toBe(true);
+  });
+
   it('stage order: open stages, then Won, then Lost', () => {
     const spec = funnelSpec(funnelInput('en')).spec as { data: { values: Array<{ label: string }> } };
     expect(spec.data.values.map((r) => r.label)).toEqual([
