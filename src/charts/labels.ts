@@ -39,7 +39,7 @@ export const CHART_LABELS: Record<Locale, ChartLabels> = {
     dwellAlt: 'Average days in stage',
     avgDays: 'Average days',
     threshold: 'Threshold',
-    overThreshold: 'over threshold',
+    overThreshold: 'Over threshold',
     days: 'Days',
     trendTitle: 'Weekly pipeline value',
     trendAlt: 'Weekly value',

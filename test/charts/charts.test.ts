@@ -26,7 +26,7 @@ const EXPECT: Record<Locale, Record<string, string[]>> = {
   en: {
     font: ['DejaVu Sans', 'Noto Sans CJK SC'],
     funnel: ['Pipeline funnel', 'Lead', 'Proposal / Quote', '120 · $1.2M', '14 · $300k', '↓ 67%', 'Lost'],
-    dwell: ['Days in stage', 'Average days', 'Threshold', 'over threshold', '9.2 d / 7 d', '— / 10 d'],
+    dwell: ['Days in stage', 'Average days', 'Threshold', 'Over threshold', '9.2 d / 7 d', '— / 10 d'],
     trend: ['Weekly pipeline value', 'Created', 'Won', 'Lost', 'Sep 7', 'Nov 23', 'Week of', '$400k'],
     forecast: ['Forecast by expected close month', 'Dec 2026', 'Feb 2027', 'Weighted', 'Total open', '$1.2M'],
   },
@@ -113,7 +113,7 @@ describe('alt text', () => {
   });
   it('other charts mention their data', () => {
     expect(dwellSpec(dwellInput('en')).altText).toContain(
-      'Qualification 9.2 d (Threshold 7 d, over threshold)',
+      'Qualification 9.2 d (Threshold 7 d, Over threshold)',
     );
     expect(trendSpec(trendInput('zh-CN')).altText).toContain('9月7日 – 11月23日');
     expect(forecastSpec(forecastInput('en')).altText).toContain('Dec 2026 Weighted $1.2M (Total open $2.5M)');
