@@ -22,7 +22,10 @@ export interface Core {
 }
 
 export interface CoreOptions {
-  config: Pick<Config, 'MONGODB_URI' | 'DATA_DIR' | 'DEFAULT_LOCALE' | 'DEFAULT_TIMEZONE' | 'DEFAULT_REVIEW_SCHEDULE'>;
+  config: Pick<
+    Config,
+    'MONGODB_URI' | 'DATA_DIR' | 'DEFAULT_LOCALE' | 'DEFAULT_TIMEZONE' | 'DEFAULT_REVIEW_SCHEDULE'
+  >;
   logger: Logger;
   now?: () => Date;
   /** Database name; default `dealpulse`. */

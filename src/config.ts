@@ -65,7 +65,10 @@ export const configSchema = z
       z.string().startsWith('xoxb-', { message: 'expected a bot token starting with "xoxb-"' }).optional(),
     ),
     SLACK_APP_TOKEN: optionalString.pipe(
-      z.string().startsWith('xapp-', { message: 'expected an app-level token starting with "xapp-"' }).optional(),
+      z
+        .string()
+        .startsWith('xapp-', { message: 'expected an app-level token starting with "xapp-"' })
+        .optional(),
     ),
     SLACK_SIGNING_SECRET: optionalString,
     SLACK_CLIENT_ID: optionalString,
@@ -78,7 +81,9 @@ export const configSchema = z
     FEISHU_VERIFICATION_TOKEN: optionalString,
     FEISHU_ENCRYPT_KEY: optionalString,
     FEISHU_DOMAIN: z.string().trim().default('feishu'),
-    FEISHU_MODE: z.enum(['ws', 'http'], { message: 'expected "ws" (long connection) or "http"' }).default('ws'),
+    FEISHU_MODE: z
+      .enum(['ws', 'http'], { message: 'expected "ws" (long connection) or "http"' })
+      .default('ws'),
   })
   .superRefine((c, ctx) => {
     const slackAny = c.SLACK_BOT_TOKEN || c.SLACK_APP_TOKEN || c.SLACK_SIGNING_SECRET || c.SLACK_CLIENT_ID;
@@ -93,7 +98,8 @@ export const configSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['SLACK_BOT_TOKEN'],
-          message: 'required for Slack (or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET for OAuth)',
+          message:
+            'required for Slack (or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET for OAuth)',
         });
       if (c.SLACK_CLIENT_ID && (!c.SLACK_CLIENT_SECRET || !c.SLACK_STATE_SECRET))
         ctx.addIssue({

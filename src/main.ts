@@ -53,19 +53,26 @@ async function main(): Promise<number> {
     config = loadConfig();
     cli = parseCli(process.argv.slice(2));
   } catch (err) {
-    if (err instanceof ConfigError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      err instanceof ConfigError ||
+      (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       process.stderr.write(`${err.message}\n`);
       return 2;
     }
     throw err;
   }
-  const interactiveConsole = cli.exec.length === 0 && (cli.console || (!slackEnabled(config) && !feishuEnabled(config)));
+  const interactiveConsole =
+    cli.exec.length === 0 && (cli.console || (!slackEnabled(config) && !feishuEnabled(config)));
   // In console mode the terminal belongs to the chat: logs go to stderr at warn level unless asked otherwise.
   const logger: Logger = createLogger(
     (cli.exec.length > 0 || interactiveConsole) && !process.env.LOG_LEVEL ? 'warn' : config.LOG_LEVEL,
   );
   const core: Core = await createCore({ config, logger });
-  logger.info({ database: core.db.kind, where: core.db.where }, `database: ${core.db.kind} (${core.db.where})`);
+  logger.info(
+    { database: core.db.kind, where: core.db.where },
+    `database: ${core.db.kind} (${core.db.where})`,
+  );
   if (core.db.kind !== 'external' && (cli.exec.length > 0 || interactiveConsole))
     process.stderr.write(`DealPulse: database ${core.db.kind}, data in ${core.db.where}\n`);
 

@@ -20,7 +20,9 @@ export async function setup(project: TestProject): Promise<void> {
   handle = await chooseDatabase({ mongodbUri: process.env.MONGODB_URI, logger: silentLogger });
   project.provide('mongoUri', handle.uri);
   project.provide('mongoKind', handle.kind);
-  console.log(`[test] database: ${handle.kind} (${handle.kind === 'external' ? 'MONGODB_URI' : handle.where})`);
+  console.log(
+    `[test] database: ${handle.kind} (${handle.kind === 'external' ? 'MONGODB_URI' : handle.where})`,
+  );
 }
 
 export async function teardown(): Promise<void> {

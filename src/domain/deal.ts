@@ -31,7 +31,11 @@ export function fieldFilled(deal: DealFields, field: RequirableField): boolean {
 }
 
 /** Fields the target stage requires that the deal (with the pending changes applied) lacks. */
-export function missingFields(deal: DealFields, stage: StageDef, customFields: readonly CustomFieldDef[] = []): RequirableField[] {
+export function missingFields(
+  deal: DealFields,
+  stage: StageDef,
+  customFields: readonly CustomFieldDef[] = [],
+): RequirableField[] {
   const required = new Set<RequirableField>(stage.requiredFields);
   if (!stage.terminal) for (const f of customFields) if (f.required) required.add(`custom.${f.key}`);
   return [...required].filter((f) => !fieldFilled(deal, f));

@@ -48,7 +48,14 @@ export type NotFoundError = {
 export type ForbiddenError = { kind: 'Forbidden'; action: string };
 export type ConflictError = {
   kind: 'Conflict';
-  reason: 'concurrent_update' | 'already_closed' | 'not_closed' | 'same_stage' | 'duplicate' | 'stage_in_use' | 'last_admin';
+  reason:
+    | 'concurrent_update'
+    | 'already_closed'
+    | 'not_closed'
+    | 'same_stage'
+    | 'duplicate'
+    | 'stage_in_use'
+    | 'last_admin';
   ref?: string;
 };
 export type InvalidError = {

@@ -122,20 +122,30 @@ export const lostStage = (stages: readonly StageDef[]): StageDef | undefined =>
  * terminal, at least one open stage, probabilities in 0..1, thresholds positive.
  * Returns the first problem as [field, reason] or undefined.
  */
-export function checkPipeline(stages: readonly StageDef[]): { field: string; reason: string; value?: string } | undefined {
+export function checkPipeline(
+  stages: readonly StageDef[],
+): { field: string; reason: string; value?: string } | undefined {
   const keys = new Set<string>();
   for (const s of stages) {
-    if (!/^[a-z][a-z0-9_]{0,31}$/.test(s.key)) return { field: 'stageKey', reason: 'stage_key_format', value: s.key };
+    if (!/^[a-z][a-z0-9_]{0,31}$/.test(s.key))
+      return { field: 'stageKey', reason: 'stage_key_format', value: s.key };
     if (keys.has(s.key)) return { field: 'stageKey', reason: 'stage_key_duplicate', value: s.key };
     keys.add(s.key);
     if (!s.labels.en.trim() || !s.labels['zh-CN'].trim())
       return { field: 'label', reason: 'text_empty', value: s.key };
     if (!(s.probability >= 0 && s.probability <= 1))
       return { field: 'probability', reason: 'probability_range', value: String(s.probability) };
-    if (!s.terminal && s.active && !(typeof s.stallDays === 'number' && s.stallDays > 0 && s.stallDays <= 365))
+    if (
+      !s.terminal &&
+      s.active &&
+      !(typeof s.stallDays === 'number' && s.stallDays > 0 && s.stallDays <= 365)
+    )
       return { field: 'threshold', reason: 'threshold_range', value: String(s.stallDays) };
   }
-  if (stages.filter((s) => s.terminal === 'won').length !== 1 || stages.filter((s) => s.terminal === 'lost').length !== 1)
+  if (
+    stages.filter((s) => s.terminal === 'won').length !== 1 ||
+    stages.filter((s) => s.terminal === 'lost').length !== 1
+  )
     return { field: 'stage', reason: 'terminal_stages' };
   if (openStages(stages).length === 0) return { field: 'stage', reason: 'no_open_stage' };
   return undefined;

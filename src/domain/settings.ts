@@ -30,7 +30,12 @@ export interface RuleConditions {
 }
 
 export type RuleAction =
-  | { type: 'notify'; target: 'owner' | 'managers' | 'channel'; channel?: string | undefined; template: string }
+  | {
+      type: 'notify';
+      target: 'owner' | 'managers' | 'channel';
+      channel?: string | undefined;
+      template: string;
+    }
   | { type: 'task'; text: string; dueInDays: number; assignee: 'owner' | 'managers' }
   | { type: 'webhook'; url: string; secret: string };
 

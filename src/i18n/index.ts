@@ -67,7 +67,12 @@ export function hasKey(locale: Locale, key: string): boolean {
 }
 
 /** Localised label of a field key (`amount`, `bant.need`, `custom.region` …). */
-export function fieldLabel(locale: Locale, field: string, stages?: readonly StageDef[], customLabels?: Record<string, string>): string {
+export function fieldLabel(
+  locale: Locale,
+  field: string,
+  stages?: readonly StageDef[],
+  customLabels?: Record<string, string>,
+): string {
   void stages;
   if (field.startsWith('custom.')) return customLabels?.[field.slice(7)] ?? field.slice(7);
   return hasKey(locale, `field.${field}`) ? t(locale, `field.${field}`) : field;
@@ -120,7 +125,9 @@ export function renderInvalid(
     value: echo(e.value),
   };
   if (e.reason === 'required_for_stage' && e.params) {
-    params.stageLabel = opts.stages ? stageLabel(opts.stages, String(e.params.stage), locale) : e.params.stage;
+    params.stageLabel = opts.stages
+      ? stageLabel(opts.stages, String(e.params.stage), locale)
+      : e.params.stage;
     params.fieldLabels = String(e.params.fields)
       .split(', ')
       .map((f) => fieldLabel(locale, f, opts.stages, opts.customLabels))
@@ -128,7 +135,10 @@ export function renderInvalid(
   }
   if (e.reason === 'stage_unknown' || e.reason === 'stage_ambiguous') {
     params.accepted = opts.stages
-      ? opts.stages.filter((s) => s.active).map((s) => s.labels[locale]).join(locale === 'zh-CN' ? '、' : ', ')
+      ? opts.stages
+          .filter((s) => s.active)
+          .map((s) => s.labels[locale])
+          .join(locale === 'zh-CN' ? '、' : ', ')
       : (e.params?.accepted ?? '');
   }
   if (e.reason === 'source_unknown' && e.params?.accepted) {
@@ -137,9 +147,17 @@ export function renderInvalid(
       .map((k) => t(locale, `source.${k}`))
       .join(locale === 'zh-CN' ? '、' : ', ');
   }
-  const reasonKey = e.reason && hasKey(locale, `invalid.${e.reason}`) ? `invalid.${e.reason}` : 'invalid.generic';
+  const reasonKey =
+    e.reason && hasKey(locale, `invalid.${e.reason}`) ? `invalid.${e.reason}` : 'invalid.generic';
   const sentence = t(locale, reasonKey, params);
   const hint = hasKey(locale, `accepted.${e.field}`) ? t(locale, `accepted.${e.field}`, params) : '';
-  const needsHint = !['text_empty', 'text_too_long', 'next_step_required', 'reason_required_backward', 'required_for_stage', 'date_past'].includes(e.reason ?? '');
+  const needsHint = ![
+    'text_empty',
+    'text_too_long',
+    'next_step_required',
+    'reason_required_backward',
+    'required_for_stage',
+    'date_past',
+  ].includes(e.reason ?? '');
   return hint && needsHint ? `${sentence}${locale === 'zh-CN' ? '' : ' '}${hint}` : sentence;
 }

@@ -28,34 +28,80 @@ export type ParsedCommand =
   | { root: 'unknown'; word: string; args: string[]; raw: string };
 
 const DEAL_ALIASES: Record<string, DealSub> = {
-  help: 'help', '?': 'help', '帮助': 'help',
-  new: 'new', create: 'new', add: 'new', '新建': 'new', '新增': 'new', '创建': 'new',
-  advance: 'advance', move: 'advance', '推进': 'advance',
-  won: 'won', win: 'won', '赢单': 'won', '成交': 'won',
-  lost: 'lost', lose: 'lost', '输单': 'lost', '流失': 'lost',
-  reopen: 'reopen', '重开': 'reopen', '重新打开': 'reopen',
-  show: 'show', view: 'show', '查看': 'show', '详情': 'show',
-  list: 'list', ls: 'list', '列表': 'list',
-  note: 'note', comment: 'note', '备注': 'note',
-  next: 'next', nextstep: 'next', '下一步': 'next',
-  assign: 'assign', '分配': 'assign', '转给': 'assign',
-  snooze: 'snooze', '暂停': 'snooze', '稍后': 'snooze',
-  edit: 'edit', '编辑': 'edit',
-  import: 'import', '导入': 'import',
+  help: 'help',
+  '?': 'help',
+  帮助: 'help',
+  new: 'new',
+  create: 'new',
+  add: 'new',
+  新建: 'new',
+  新增: 'new',
+  创建: 'new',
+  advance: 'advance',
+  move: 'advance',
+  推进: 'advance',
+  won: 'won',
+  win: 'won',
+  赢单: 'won',
+  成交: 'won',
+  lost: 'lost',
+  lose: 'lost',
+  输单: 'lost',
+  流失: 'lost',
+  reopen: 'reopen',
+  重开: 'reopen',
+  重新打开: 'reopen',
+  show: 'show',
+  view: 'show',
+  查看: 'show',
+  详情: 'show',
+  list: 'list',
+  ls: 'list',
+  列表: 'list',
+  note: 'note',
+  comment: 'note',
+  备注: 'note',
+  next: 'next',
+  nextstep: 'next',
+  下一步: 'next',
+  assign: 'assign',
+  分配: 'assign',
+  转给: 'assign',
+  snooze: 'snooze',
+  暂停: 'snooze',
+  稍后: 'snooze',
+  edit: 'edit',
+  编辑: 'edit',
+  import: 'import',
+  导入: 'import',
 };
 
 const PIPELINE_ALIASES: Record<string, PipelineSub> = {
-  stalled: 'stalled', stuck: 'stalled', '停滞': 'stalled',
-  forecast: 'forecast', '预测': 'forecast',
-  review: 'review', digest: 'review', '周报': 'review', '复盘': 'review',
-  settings: 'settings', config: 'settings', '设置': 'settings',
-  export: 'export', '导出': 'export',
+  stalled: 'stalled',
+  stuck: 'stalled',
+  停滞: 'stalled',
+  forecast: 'forecast',
+  预测: 'forecast',
+  review: 'review',
+  digest: 'review',
+  周报: 'review',
+  复盘: 'review',
+  settings: 'settings',
+  config: 'settings',
+  设置: 'settings',
+  export: 'export',
+  导出: 'export',
 };
 
 const DEAL_ROOTS = new Set(['deal', 'deals', '商机']);
 const PIPELINE_ROOTS = new Set(['pipeline', 'funnel', '漏斗', '管道', '销售漏斗']);
 /** Words that alone mean a pipeline sub-command (Feishu users type "周报"). */
-const PIPELINE_SHORTCUTS: Record<string, PipelineSub> = { '周报': 'review', '复盘': 'review', '预测': 'forecast', '停滞': 'stalled' };
+const PIPELINE_SHORTCUTS: Record<string, PipelineSub> = {
+  周报: 'review',
+  复盘: 'review',
+  预测: 'forecast',
+  停滞: 'stalled',
+};
 
 /**
  * Splits a line into words: whitespace separates, "double" or “curly” quotes group,
@@ -77,7 +123,8 @@ export function parseCommand(line: string): ParsedCommand {
   const first = (words[0] ?? '').toLowerCase();
   if (DEAL_ROOTS.has(first)) return dealSub(words.slice(1), raw);
   if (PIPELINE_ROOTS.has(first)) return pipelineSub(words.slice(1), raw);
-  if (first in PIPELINE_SHORTCUTS) return { root: 'pipeline', sub: PIPELINE_SHORTCUTS[first]!, args: words.slice(1), raw };
+  if (first in PIPELINE_SHORTCUTS)
+    return { root: 'pipeline', sub: PIPELINE_SHORTCUTS[first]!, args: words.slice(1), raw };
   if (first in DEAL_ALIASES) return dealSub(words, raw);
   return { root: 'unknown', word: words[0] ?? '', args: words.slice(1), raw };
 }

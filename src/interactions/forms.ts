@@ -36,7 +36,14 @@ export function decodeState(raw: string): FormState {
 }
 
 const isoDay = (d: Date | null | undefined, tz: string): string | undefined =>
-  d ? new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d) : undefined;
+  d
+    ? new Intl.DateTimeFormat('en-CA', {
+        timeZone: tz,
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+      }).format(d)
+    : undefined;
 
 function stageOptions(stages: readonly StageDef[], locale: Locale, includeWon: boolean): FormOption[] {
   return stages
@@ -48,11 +55,28 @@ function sourceOptions(locale: Locale): FormOption[] {
   return DEAL_SOURCES.map((s) => ({ value: s, label: t(locale, `source.${s}`) }));
 }
 
-function bantField(locale: Locale, key: 'budget' | 'authority' | 'need' | 'timeline', initial: string | undefined, required: boolean): FormField {
-  return { name: `bant.${key}`, label: t(locale, `field.bant.${key}`), kind: 'text', required, initial, maxLength: LIMITS.bant };
+function bantField(
+  locale: Locale,
+  key: 'budget' | 'authority' | 'need' | 'timeline',
+  initial: string | undefined,
+  required: boolean,
+): FormField {
+  return {
+    name: `bant.${key}`,
+    label: t(locale, `field.bant.${key}`),
+    kind: 'text',
+    required,
+    initial,
+    maxLength: LIMITS.bant,
+  };
 }
 
-function customField(locale: Locale, def: CustomFieldDef, initial: string | undefined, required: boolean): FormField {
+function customField(
+  locale: Locale,
+  def: CustomFieldDef,
+  initial: string | undefined,
+  required: boolean,
+): FormField {
   const base = { name: `custom.${def.key}`, label: def.labels[locale], required, initial };
   if (def.type === 'select')
     return { ...base, kind: 'select', options: (def.options ?? []).map((o) => ({ value: o, label: o })) };
@@ -72,8 +96,22 @@ function dealFields(ctx: Ctx, deal: Deal | undefined, prefill: Partial<Record<st
   const s = ctx.workspace.settings;
   const tz = s.timezone;
   const fields: FormField[] = [
-    { name: 'name', label: t(L, 'field.name'), kind: 'text', required: true, initial: prefill.name ?? deal?.name, maxLength: LIMITS.name },
-    { name: 'company', label: t(L, 'field.company'), kind: 'text', required: false, initial: prefill.company ?? deal?.company, maxLength: LIMITS.company },
+    {
+      name: 'name',
+      label: t(L, 'field.name'),
+      kind: 'text',
+      required: true,
+      initial: prefill.name ?? deal?.name,
+      maxLength: LIMITS.name,
+    },
+    {
+      name: 'company',
+      label: t(L, 'field.company'),
+      kind: 'text',
+      required: false,
+      initial: prefill.company ?? deal?.company,
+      maxLength: LIMITS.company,
+    },
     {
       name: 'amount',
       label: t(L, 'field.amount'),
@@ -84,7 +122,14 @@ function dealFields(ctx: Ctx, deal: Deal | undefined, prefill: Partial<Record<st
       hint: t(L, 'accepted.amount'),
       maxLength: 40,
     },
-    { name: 'currency', label: t(L, 'field.currency'), kind: 'text', required: false, initial: deal?.currency ?? s.currency, maxLength: 8 },
+    {
+      name: 'currency',
+      label: t(L, 'field.currency'),
+      kind: 'text',
+      required: false,
+      initial: deal?.currency ?? s.currency,
+      maxLength: 8,
+    },
   ];
   if (!deal)
     fields.push({
@@ -96,9 +141,29 @@ function dealFields(ctx: Ctx, deal: Deal | undefined, prefill: Partial<Record<st
       options: stageOptions(s.stages, L, false),
     });
   fields.push(
-    { name: 'owner', label: t(L, 'field.owner'), kind: 'user', required: true, initial: deal?.ownerId ?? ctx.actor.userId },
-    { name: 'source', label: t(L, 'field.source'), kind: 'select', required: false, initial: deal?.source ?? prefill.source, options: sourceOptions(L) },
-    { name: 'closeDate', label: t(L, 'field.closeDate'), kind: 'date', required: false, initial: isoDay(deal?.closeDate, tz), hint: t(L, 'accepted.closeDate') },
+    {
+      name: 'owner',
+      label: t(L, 'field.owner'),
+      kind: 'user',
+      required: true,
+      initial: deal?.ownerId ?? ctx.actor.userId,
+    },
+    {
+      name: 'source',
+      label: t(L, 'field.source'),
+      kind: 'select',
+      required: false,
+      initial: deal?.source ?? prefill.source,
+      options: sourceOptions(L),
+    },
+    {
+      name: 'closeDate',
+      label: t(L, 'field.closeDate'),
+      kind: 'date',
+      required: false,
+      initial: isoDay(deal?.closeDate, tz),
+      hint: t(L, 'accepted.closeDate'),
+    },
     bantField(L, 'budget', deal?.bant.budget, false),
     bantField(L, 'authority', deal?.bant.authority, false),
     bantField(L, 'need', deal?.bant.need, false),
@@ -111,8 +176,22 @@ function dealFields(ctx: Ctx, deal: Deal | undefined, prefill: Partial<Record<st
 function nextStepFields(ctx: Ctx, deal: Deal | undefined, required: boolean): FormField[] {
   const L = ctx.locale;
   return [
-    { name: 'nextStep.text', label: t(L, 'form.nextStepText'), kind: 'textarea', required, initial: undefined, maxLength: LIMITS.nextStep, placeholder: deal?.nextStep?.text },
-    { name: 'nextStep.due', label: t(L, 'form.nextStepDue'), kind: 'date', required: false, hint: t(L, 'accepted.dueDate') },
+    {
+      name: 'nextStep.text',
+      label: t(L, 'form.nextStepText'),
+      kind: 'textarea',
+      required,
+      initial: undefined,
+      maxLength: LIMITS.nextStep,
+      placeholder: deal?.nextStep?.text,
+    },
+    {
+      name: 'nextStep.due',
+      label: t(L, 'form.nextStepDue'),
+      kind: 'date',
+      required: false,
+      hint: t(L, 'accepted.dueDate'),
+    },
   ];
 }
 
@@ -141,11 +220,33 @@ const requirableToField = (ctx: Ctx, f: RequirableField, deal: Deal): FormField 
   const s = ctx.workspace.settings;
   switch (f) {
     case 'company':
-      return { name: 'company', label: t(L, 'field.company'), kind: 'text', required: true, initial: deal.company, maxLength: LIMITS.company };
+      return {
+        name: 'company',
+        label: t(L, 'field.company'),
+        kind: 'text',
+        required: true,
+        initial: deal.company,
+        maxLength: LIMITS.company,
+      };
     case 'amount':
-      return { name: 'amount', label: t(L, 'field.amount'), kind: 'text', required: true, initial: deal.amount != null ? String(deal.amount) : undefined, hint: t(L, 'accepted.amount'), maxLength: 40 };
+      return {
+        name: 'amount',
+        label: t(L, 'field.amount'),
+        kind: 'text',
+        required: true,
+        initial: deal.amount != null ? String(deal.amount) : undefined,
+        hint: t(L, 'accepted.amount'),
+        maxLength: 40,
+      };
     case 'closeDate':
-      return { name: 'closeDate', label: t(L, 'field.closeDate'), kind: 'date', required: true, initial: isoDay(deal.closeDate, s.timezone), hint: t(L, 'accepted.closeDate') };
+      return {
+        name: 'closeDate',
+        label: t(L, 'field.closeDate'),
+        kind: 'date',
+        required: true,
+        initial: isoDay(deal.closeDate, s.timezone),
+        hint: t(L, 'accepted.closeDate'),
+      };
     case 'bant.budget':
     case 'bant.authority':
     case 'bant.need':
@@ -168,7 +269,15 @@ export function advanceForm(ctx: Ctx, deal: Deal, targetKey?: string): FormSpec 
   const L = ctx.locale;
   const s = ctx.workspace.settings;
   const target = (targetKey ? findStage(s.stages, targetKey) : undefined) ?? nextStage(s.stages, deal.stage);
-  const intro: RichText[] = [[t(L, 'form.dealSummary', { code: deal.code, name: deal.name, stage: stageLabel(s.stages, deal.stage, L) })]];
+  const intro: RichText[] = [
+    [
+      t(L, 'form.dealSummary', {
+        code: deal.code,
+        name: deal.name,
+        stage: stageLabel(s.stages, deal.stage, L),
+      }),
+    ],
+  ];
   const fields: FormField[] = [
     {
       name: 'stage',
@@ -192,14 +301,25 @@ export function advanceForm(ctx: Ctx, deal: Deal, targetKey?: string): FormSpec 
     }
     const missing = missingFields(deal, target, s.customFields);
     if (missing.length)
-      intro.push([t(L, 'form.requiredIntro', { stage: target.labels[L], fields: missing.map((f) => fieldLabel(L, f)).join(L === 'zh-CN' ? '、' : ', ') })]);
+      intro.push([
+        t(L, 'form.requiredIntro', {
+          stage: target.labels[L],
+          fields: missing.map((f) => fieldLabel(L, f)).join(L === 'zh-CN' ? '、' : ', '),
+        }),
+      ]);
     for (const f of missing) {
       const field = requirableToField(ctx, f, deal);
       if (field) fields.push(field);
     }
   }
   fields.push(...nextStepFields(ctx, deal, target?.terminal !== 'won'));
-  fields.push({ name: 'reason', label: t(L, 'form.reasonBackward'), kind: 'text', required: false, maxLength: LIMITS.reason });
+  fields.push({
+    name: 'reason',
+    label: t(L, 'form.reasonBackward'),
+    kind: 'text',
+    required: false,
+    maxLength: LIMITS.reason,
+  });
   return {
     id: 'deal_advance',
     title: t(L, 'form.advanceTitle', { code: deal.code }),
@@ -217,7 +337,15 @@ export function lostForm(ctx: Ctx, deal: Deal): FormSpec {
     title: t(L, 'form.lostTitle', { code: deal.code }),
     submitLabel: t(L, 'ui.lost'),
     state: encodeState({ d: deal.id, v: deal.version }),
-    intro: [[t(L, 'form.dealSummary', { code: deal.code, name: deal.name, stage: stageLabel(ctx.workspace.settings.stages, deal.stage, L) })]],
+    intro: [
+      [
+        t(L, 'form.dealSummary', {
+          code: deal.code,
+          name: deal.name,
+          stage: stageLabel(ctx.workspace.settings.stages, deal.stage, L),
+        }),
+      ],
+    ],
     fields: [
       {
         name: 'reason',
@@ -226,7 +354,13 @@ export function lostForm(ctx: Ctx, deal: Deal): FormSpec {
         required: true,
         options: ctx.workspace.settings.lostReasons.map((r) => ({ value: r.key, label: r.labels[L] })),
       },
-      { name: 'detail', label: t(L, 'form.lostDetail'), kind: 'textarea', required: false, maxLength: LIMITS.reason },
+      {
+        name: 'detail',
+        label: t(L, 'form.lostDetail'),
+        kind: 'textarea',
+        required: false,
+        maxLength: LIMITS.reason,
+      },
     ],
   };
 }
@@ -247,7 +381,15 @@ export function noteForm(ctx: Ctx, deal: Deal): FormSpec {
     title: t(ctx.locale, 'form.noteTitle', { code: deal.code }),
     submitLabel: t(ctx.locale, 'ui.save'),
     state: encodeState({ d: deal.id }),
-    fields: [{ name: 'text', label: t(ctx.locale, 'field.note'), kind: 'textarea', required: true, maxLength: LIMITS.note }],
+    fields: [
+      {
+        name: 'text',
+        label: t(ctx.locale, 'field.note'),
+        kind: 'textarea',
+        required: true,
+        maxLength: LIMITS.note,
+      },
+    ],
   };
 }
 

@@ -9,7 +9,14 @@ import { parseAmount } from '../domain/parse.js';
 import { stageLabel } from '../domain/pipeline.js';
 import type { Deal } from '../domain/types.js';
 import { renderError, t } from '../i18n/index.js';
-import { confirmation, dealCard, dealList, helpMessage, lostReasonText, type View } from '../presenters/deal.js';
+import {
+  confirmation,
+  dealCard,
+  dealList,
+  helpMessage,
+  lostReasonText,
+  type View,
+} from '../presenters/deal.js';
 import type { ActionKind, RichMessage } from '../presenters/rich.js';
 import { formatDate } from '../i18n/format.js';
 import type { Ctx } from '../usecases/context.js';
@@ -54,19 +61,35 @@ export interface InteractionOptions {
   requestKey?: string;
 }
 
-export const view = (ctx: Ctx): View => ({ locale: ctx.locale, settings: ctx.workspace.settings, now: ctx.now });
+export const view = (ctx: Ctx): View => ({
+  locale: ctx.locale,
+  settings: ctx.workspace.settings,
+  now: ctx.now,
+});
 
-const say = (message: RichMessage, visibility: 'ephemeral' | 'channel' = 'ephemeral', dealId?: string): Outcome => ({
+const say = (
+  message: RichMessage,
+  visibility: 'ephemeral' | 'channel' = 'ephemeral',
+  dealId?: string,
+): Outcome => ({
   kind: 'message',
   message,
   visibility,
   ...(dealId ? { dealId } : {}),
 });
 
-const textMessage = (text: string): RichMessage => ({ summary: text, blocks: [{ type: 'text', text: [text] }] });
+const textMessage = (text: string): RichMessage => ({
+  summary: text,
+  blocks: [{ type: 'text', text: [text] }],
+});
 
 export function errorMessage(ctx: Ctx, error: DomainError): RichMessage {
-  return textMessage(renderError(ctx.locale, error, { stages: ctx.workspace.settings.stages, customLabels: customLabels(ctx) }));
+  return textMessage(
+    renderError(ctx.locale, error, {
+      stages: ctx.workspace.settings.stages,
+      customLabels: customLabels(ctx),
+    }),
+  );
 }
 
 const customLabels = (ctx: Ctx): Record<string, string> =>
@@ -78,7 +101,11 @@ const fail = (ctx: Ctx, error: DomainError): Outcome => say(errorMessage(ctx, er
 export function unexpected(ctx: Pick<Ctx, 'locale' | 'deps'>, err: unknown): RichMessage {
   const id = randomBytes(4).toString('hex');
   ctx.deps.logger.error({ err, errorId: id }, 'unexpected error');
-  const dbDown = err instanceof Error && /Mongo(Server|Network)|ECONNREFUSED|Server selection timed out|connection .* closed/i.test(`${err.name} ${err.message}`);
+  const dbDown =
+    err instanceof Error &&
+    /Mongo(Server|Network)|ECONNREFUSED|Server selection timed out|connection .* closed/i.test(
+      `${err.name} ${err.message}`,
+    );
   return textMessage(t(ctx.locale, dbDown ? 'error.database' : 'error.unexpected', { id }));
 }
 
@@ -108,7 +135,11 @@ export function splitNewArgs(ctx: Ctx, args: string[]): { name?: string; amount?
   return { ...(name ? { name } : {}), amount: args[idx]!, ...(company ? { company } : {}) };
 }
 
-async function dealCommand(ctx: Ctx, cmd: Extract<ParsedCommand, { root: 'deal' }>, opts: InteractionOptions): Promise<Outcome> {
+async function dealCommand(
+  ctx: Ctx,
+  cmd: Extract<ParsedCommand, { root: 'deal' }>,
+  opts: InteractionOptions,
+): Promise<Outcome> {
   const v = view(ctx);
   const [ref, ...rest] = cmd.args;
   if (cmd.sub === 'help') return say(helpMessage(ctx.locale));
@@ -118,7 +149,9 @@ async function dealCommand(ctx: Ctx, cmd: Extract<ParsedCommand, { root: 'deal' 
     const r = await createDeal(ctx, { ...parts, name: parts.name, requestKey: opts.requestKey });
     if (!r.ok) {
       // Inline details that don't validate: open the form with them so the user can fix them.
-      return r.error.kind === 'Invalid' ? { kind: 'form', form: newDealForm(ctx, parts) } : fail(ctx, r.error);
+      return r.error.kind === 'Invalid'
+        ? { kind: 'form', form: newDealForm(ctx, parts) }
+        : fail(ctx, r.error);
     }
     return say(confirmation(v, r.value.deal, 'deal.created', {}, { edit: true }), 'channel', r.value.deal.id);
   }
@@ -134,11 +167,15 @@ async function dealCommand(ctx: Ctx, cmd: Extract<ParsedCommand, { root: 'deal' 
     case 'advance': {
       const r = await getDeal(ctx, ref);
       if (!r.ok) return fail(ctx, r.error);
-      if (r.value.status !== 'open') return fail(ctx, { kind: 'Conflict', reason: 'already_closed', ref: r.value.code });
+      if (r.value.status !== 'open')
+        return fail(ctx, { kind: 'Conflict', reason: 'already_closed', ref: r.value.code });
       let target: string | undefined;
       if (rest.length) {
         const { resolveStage } = await import('../domain/parse.js');
-        const st = resolveStage(rest.join(' '), ctx.workspace.settings.stages.filter((s) => s.active));
+        const st = resolveStage(
+          rest.join(' '),
+          ctx.workspace.settings.stages.filter((s) => s.active),
+        );
         if (!st.ok) return fail(ctx, st.error);
         target = st.value.key;
         if (st.value.terminal === 'lost') return { kind: 'form', form: lostForm(ctx, r.value) };
@@ -158,7 +195,8 @@ async function dealCommand(ctx: Ctx, cmd: Extract<ParsedCommand, { root: 'deal' 
       if (rest.length === 0) {
         const d = await getDeal(ctx, ref);
         if (!d.ok) return fail(ctx, d.error);
-        if (d.value.status !== 'open') return fail(ctx, { kind: 'Conflict', reason: 'already_closed', ref: d.value.code });
+        if (d.value.status !== 'open')
+          return fail(ctx, { kind: 'Conflict', reason: 'already_closed', ref: d.value.code });
         return { kind: 'form', form: lostForm(ctx, d.value) };
       }
       const r = await loseDeal(ctx, ref, { reason: rest.join(' ') });
@@ -168,14 +206,23 @@ async function dealCommand(ctx: Ctx, cmd: Extract<ParsedCommand, { root: 'deal' 
     case 'reopen': {
       const r = await reopenDeal(ctx, ref, rest.length ? { stage: rest.join(' ') } : {});
       if (!r.ok) return fail(ctx, r.error);
-      return say(confirmation(v, r.value, 'deal.reopened', { stage: stageLabel(ctx.workspace.settings.stages, r.value.stage, ctx.locale) }), 'channel', r.value.id);
+      return say(
+        confirmation(v, r.value, 'deal.reopened', {
+          stage: stageLabel(ctx.workspace.settings.stages, r.value.stage, ctx.locale),
+        }),
+        'channel',
+        r.value.id,
+      );
     }
     case 'note': {
       if (rest.length === 0) {
         const d = await getDeal(ctx, ref);
         return d.ok ? { kind: 'form', form: noteForm(ctx, d.value) } : fail(ctx, d.error);
       }
-      const r = await addNote(ctx, ref, { text: rest.join(' '), sourceKey: opts.requestKey ? `req:${opts.requestKey}` : undefined });
+      const r = await addNote(ctx, ref, {
+        text: rest.join(' '),
+        sourceKey: opts.requestKey ? `req:${opts.requestKey}` : undefined,
+      });
       if (!r.ok) return fail(ctx, r.error);
       return say(textMessage(t(ctx.locale, 'deal.noteAdded', { code: r.value.deal.code })));
     }
@@ -192,7 +239,11 @@ async function dealCommand(ctx: Ctx, cmd: Extract<ParsedCommand, { root: 'deal' 
       if (!who) return say(helpMessage(ctx.locale));
       const r = await assignDeal(ctx, ref, who);
       if (!r.ok) return fail(ctx, r.error);
-      return say(confirmation(v, r.value, 'deal.assigned', { owner: ownerName(ctx, r.value) }), 'channel', r.value.id);
+      return say(
+        confirmation(v, r.value, 'deal.assigned', { owner: ownerName(ctx, r.value) }),
+        'channel',
+        r.value.id,
+      );
     }
     case 'snooze': {
       if (rest.length === 0) {
@@ -214,7 +265,9 @@ async function dealCommand(ctx: Ctx, cmd: Extract<ParsedCommand, { root: 'deal' 
 const ownerName = (_ctx: Ctx, deal: Deal): string => `@${deal.ownerId}`;
 
 function snoozedMessage(ctx: Ctx, deal: Deal): RichMessage {
-  const until = deal.snoozedUntil ? formatDate(deal.snoozedUntil, ctx.locale, ctx.workspace.settings.timezone) : '';
+  const until = deal.snoozedUntil
+    ? formatDate(deal.snoozedUntil, ctx.locale, ctx.workspace.settings.timezone)
+    : '';
   return textMessage(t(ctx.locale, 'deal.snoozed', { code: deal.code, until }));
 }
 
@@ -231,10 +284,14 @@ async function listOutcome(ctx: Ctx, args: string[], page = 0): Promise<Outcome>
   if (!first || lower === 'mine' || first === '我的') scope = { kind: 'mine' };
   else if (lower === 'stalled' || first === '停滞') scope = { kind: 'stalled' };
   else if (lower === 'all' || first === '全部') scope = { kind: 'all' };
-  else if (mentionId(first) || first.startsWith('@')) scope = { kind: 'owner', ownerId: mentionId(first) ?? first.slice(1) };
+  else if (mentionId(first) || first.startsWith('@'))
+    scope = { kind: 'owner', ownerId: mentionId(first) ?? first.slice(1) };
   else {
     const { resolveStage } = await import('../domain/parse.js');
-    const st = resolveStage(args.join(' '), ctx.workspace.settings.stages.filter((s) => s.active && !s.terminal));
+    const st = resolveStage(
+      args.join(' '),
+      ctx.workspace.settings.stages.filter((s) => s.active && !s.terminal),
+    );
     scope = st.ok ? { kind: 'stage', stage: st.value.key } : { kind: 'search', text: args.join(' ') };
   }
   const r = await listDeals(ctx, scope, page, 10);
@@ -264,7 +321,12 @@ function listTitle(ctx: Ctx, scope: ListScope): string {
 }
 
 // ── buttons ─────────────────────────────────────────────────────────────────
-export async function runAction(ctx: Ctx, action: ActionKind, value: string, opts: InteractionOptions = {}): Promise<Outcome> {
+export async function runAction(
+  ctx: Ctx,
+  action: ActionKind,
+  value: string,
+  opts: InteractionOptions = {},
+): Promise<Outcome> {
   if (action === 'page') {
     let parsed: { a?: unknown; p?: unknown } = {};
     try {
@@ -281,7 +343,8 @@ export async function runAction(ctx: Ctx, action: ActionKind, value: string, opt
   const v = view(ctx);
   switch (action) {
     case 'advance':
-      if (deal.status !== 'open') return fail(ctx, { kind: 'Conflict', reason: 'already_closed', ref: deal.code });
+      if (deal.status !== 'open')
+        return fail(ctx, { kind: 'Conflict', reason: 'already_closed', ref: deal.code });
       return { kind: 'form', form: advanceForm(ctx, deal) };
     case 'next_step':
       return { kind: 'form', form: nextStepForm(ctx, deal) };
@@ -290,18 +353,23 @@ export async function runAction(ctx: Ctx, action: ActionKind, value: string, opt
     case 'snooze':
       return { kind: 'form', form: snoozeForm(ctx, deal) };
     case 'lost':
-      if (deal.status !== 'open') return fail(ctx, { kind: 'Conflict', reason: 'already_closed', ref: deal.code });
+      if (deal.status !== 'open')
+        return fail(ctx, { kind: 'Conflict', reason: 'already_closed', ref: deal.code });
       return { kind: 'form', form: lostForm(ctx, deal) };
     case 'edit':
       return { kind: 'form', form: editDealForm(ctx, deal) };
     case 'won': {
       const w = await winDeal(ctx, deal.code);
       if (w.ok) return say(confirmation(v, w.value.deal, 'deal.won', {}), 'channel', deal.id);
-      return w.error.kind === 'Invalid' ? { kind: 'form', form: advanceForm(ctx, deal, 'won') } : fail(ctx, w.error);
+      return w.error.kind === 'Invalid'
+        ? { kind: 'form', form: advanceForm(ctx, deal, 'won') }
+        : fail(ctx, w.error);
     }
     case 'show': {
       const h = await dealHistory(ctx, deal.code);
-      return h.ok ? say(dealCard(v, h.value.deal, { changes: h.value.changes, notes: h.value.notes })) : fail(ctx, h.error);
+      return h.ok
+        ? say(dealCard(v, h.value.deal, { changes: h.value.changes, notes: h.value.notes }))
+        : fail(ctx, h.error);
     }
     case 'snooze_1d':
     case 'snooze_3d':
@@ -317,7 +385,12 @@ export async function runAction(ctx: Ctx, action: ActionKind, value: string, opt
 
 // ── form submissions ────────────────────────────────────────────────────────
 /** Builds the form again (for mapping error fields) without I/O where possible. */
-async function formFor(ctx: Ctx, id: FormId, dealId: string | undefined, target?: string): Promise<FormSpec | undefined> {
+async function formFor(
+  ctx: Ctx,
+  id: FormId,
+  dealId: string | undefined,
+  target?: string,
+): Promise<FormSpec | undefined> {
   if (id === 'deal_new') return newDealForm(ctx);
   if (!dealId) return undefined;
   const d = await getDealById(ctx, dealId);
@@ -341,12 +414,17 @@ async function formFor(ctx: Ctx, id: FormId, dealId: string | undefined, target?
 }
 
 function errorsOutcome(ctx: Ctx, error: DomainError, form: FormSpec | undefined): SubmitOutcome {
-  if (error.kind !== 'Invalid') return { kind: 'errors', errors: { _form: errorMessage(ctx, error).summary } };
+  if (error.kind !== 'Invalid')
+    return { kind: 'errors', errors: { _form: errorMessage(ctx, error).summary } };
   const errors: Record<string, string> = {};
   const opts = { stages: ctx.workspace.settings.stages, customLabels: customLabels(ctx) };
   for (const e of [error, ...(error.more ?? [])]) {
     const name = formFieldFor(e.field, form);
-    const text = renderError(ctx.locale, { kind: 'Invalid', field: e.field, value: e.value, reason: e.reason, params: e.params }, opts);
+    const text = renderError(
+      ctx.locale,
+      { kind: 'Invalid', field: e.field, value: e.value, reason: e.reason, params: e.params },
+      opts,
+    );
     errors[name] = errors[name] ? `${errors[name]}\n${text}` : text;
   }
   return { kind: 'errors', errors };
@@ -387,13 +465,18 @@ export async function submitForm(
 ): Promise<SubmitOutcome> {
   const state = decodeState(rawState);
   const v = view(ctx);
-  const done = (message: RichMessage, visibility: 'ephemeral' | 'channel', dealId?: string): SubmitOutcome => ({
+  const done = (
+    message: RichMessage,
+    visibility: 'ephemeral' | 'channel',
+    dealId?: string,
+  ): SubmitOutcome => ({
     kind: 'done',
     message,
     visibility,
     ...(dealId ? { dealId } : {}),
   });
-  const invalid = async (error: DomainError) => errorsOutcome(ctx, error, await formFor(ctx, form, state.d, values.stage ?? state.s));
+  const invalid = async (error: DomainError) =>
+    errorsOutcome(ctx, error, await formFor(ctx, form, state.d, values.stage ?? state.s));
   const nextStep = { text: values['nextStep.text'] ?? '', due: values['nextStep.due'] };
   if (form === 'settings') return submitSettings(ctx, values);
   if (form === 'deal_new') {
@@ -407,7 +490,11 @@ export async function submitForm(
     if (!r.ok) return invalid(r.error);
     return done(confirmation(v, r.value.deal, 'deal.created', {}), 'channel', r.value.deal.id);
   }
-  if (!state.d) return { kind: 'errors', errors: { _form: errorMessage(ctx, { kind: 'NotFound', entity: 'deal', ref: '?' }).summary } };
+  if (!state.d)
+    return {
+      kind: 'errors',
+      errors: { _form: errorMessage(ctx, { kind: 'NotFound', entity: 'deal', ref: '?' }).summary },
+    };
   const d = await getDealById(ctx, state.d);
   if (!d.ok) return { kind: 'errors', errors: { _form: errorMessage(ctx, d.error).summary } };
   const code = d.value.code;
@@ -432,23 +519,36 @@ export async function submitForm(
       if (moved.status === 'won') return done(confirmation(v, moved, 'deal.won', {}), 'channel', moved.id);
       const s = ctx.workspace.settings.stages;
       return done(
-        confirmation(v, moved, 'deal.moved', { from: stageLabel(s, r.value.from, ctx.locale), to: stageLabel(s, moved.stage, ctx.locale) }),
+        confirmation(v, moved, 'deal.moved', {
+          from: stageLabel(s, r.value.from, ctx.locale),
+          to: stageLabel(s, moved.stage, ctx.locale),
+        }),
         'channel',
         moved.id,
       );
     }
     case 'deal_lost': {
-      const r = await loseDeal(ctx, code, { reason: values.reason ?? '', detail: values.detail, expectedVersion: state.v });
+      const r = await loseDeal(ctx, code, {
+        reason: values.reason ?? '',
+        detail: values.detail,
+        expectedVersion: state.v,
+      });
       if (!r.ok) return invalid(r.error);
       return done(lostConfirmation(v, r.value.deal), 'channel', r.value.deal.id);
     }
     case 'next_step': {
       const r = await setNextStep(ctx, code, nextStep);
       if (!r.ok) return invalid(r.error);
-      return done(confirmation(v, r.value, 'deal.nextStepSet', { text: r.value.nextStep?.text ?? '' }), 'ephemeral');
+      return done(
+        confirmation(v, r.value, 'deal.nextStepSet', { text: r.value.nextStep?.text ?? '' }),
+        'ephemeral',
+      );
     }
     case 'note': {
-      const r = await addNote(ctx, code, { text: values.text ?? '', sourceKey: opts.requestKey ? `req:${opts.requestKey}` : undefined });
+      const r = await addNote(ctx, code, {
+        text: values.text ?? '',
+        sourceKey: opts.requestKey ? `req:${opts.requestKey}` : undefined,
+      });
       if (!r.ok) return invalid(r.error);
       return done(textMessage(t(ctx.locale, 'deal.noteAdded', { code })), 'ephemeral');
     }

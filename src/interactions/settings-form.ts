@@ -31,10 +31,13 @@ export function stagesToText(stages: readonly StageDef[]): string {
     .join('\n');
 }
 
-const lostToText = (r: readonly LostReasonDef[]): string => r.map((x) => `${x.key} | ${x.labels.en} | ${x.labels['zh-CN']}`).join('\n');
+const lostToText = (r: readonly LostReasonDef[]): string =>
+  r.map((x) => `${x.key} | ${x.labels.en} | ${x.labels['zh-CN']}`).join('\n');
 
 const customToText = (c: readonly CustomFieldDef[]): string =>
-  c.map((f) => [f.key, f.labels.en, f.labels['zh-CN'], f.type, (f.options ?? []).join(', ')].join(' | ')).join('\n');
+  c
+    .map((f) => [f.key, f.labels.en, f.labels['zh-CN'], f.type, (f.options ?? []).join(', ')].join(' | '))
+    .join('\n');
 
 export function settingsForm(ctx: Ctx): Result<FormSpec> {
   if (!isManager(ctx.actor.role)) return fail({ kind: 'Forbidden', action: 'settings' });
@@ -47,14 +50,74 @@ export function settingsForm(ctx: Ctx): Result<FormSpec> {
     submitLabel: t(L, 'ui.save'),
     state: JSON.stringify({ v: ctx.workspace.settingsVersion }),
     fields: [
-      { name: 'locale', label: t(L, 'field.locale'), kind: 'select', required: true, initial: s.locale, options: [{ value: 'en', label: 'English' }, { value: 'zh-CN', label: '简体中文' }] },
-      { name: 'timezone', label: t(L, 'field.timezone'), kind: 'text', required: true, initial: s.timezone, hint: t(L, 'accepted.timezone'), maxLength: 64 },
-      { name: 'currency', label: t(L, 'field.currency'), kind: 'text', required: true, initial: s.currency, maxLength: 3 },
-      { name: 'stages', label: t(L, 'form.stagesField'), kind: 'textarea', required: true, initial: stagesToText(s.stages), maxLength: 2900 },
-      { name: 'lostReasons', label: t(L, 'form.lostReasonsField'), kind: 'textarea', required: true, initial: lostToText(s.lostReasons), maxLength: 2900 },
-      { name: 'customFields', label: t(L, 'form.customFieldsField'), kind: 'textarea', required: false, initial: customToText(s.customFields), maxLength: 2900 },
-      { name: 'alertChannel', label: t(L, 'form.alertChannel'), kind: 'text', required: false, initial: s.alertChannel, maxLength: 100 },
-      { name: 'reviewChannel', label: t(L, 'form.reviewChannel'), kind: 'text', required: false, initial: s.reviewChannel, maxLength: 100 },
+      {
+        name: 'locale',
+        label: t(L, 'field.locale'),
+        kind: 'select',
+        required: true,
+        initial: s.locale,
+        options: [
+          { value: 'en', label: 'English' },
+          { value: 'zh-CN', label: '简体中文' },
+        ],
+      },
+      {
+        name: 'timezone',
+        label: t(L, 'field.timezone'),
+        kind: 'text',
+        required: true,
+        initial: s.timezone,
+        hint: t(L, 'accepted.timezone'),
+        maxLength: 64,
+      },
+      {
+        name: 'currency',
+        label: t(L, 'field.currency'),
+        kind: 'text',
+        required: true,
+        initial: s.currency,
+        maxLength: 3,
+      },
+      {
+        name: 'stages',
+        label: t(L, 'form.stagesField'),
+        kind: 'textarea',
+        required: true,
+        initial: stagesToText(s.stages),
+        maxLength: 2900,
+      },
+      {
+        name: 'lostReasons',
+        label: t(L, 'form.lostReasonsField'),
+        kind: 'textarea',
+        required: true,
+        initial: lostToText(s.lostReasons),
+        maxLength: 2900,
+      },
+      {
+        name: 'customFields',
+        label: t(L, 'form.customFieldsField'),
+        kind: 'textarea',
+        required: false,
+        initial: customToText(s.customFields),
+        maxLength: 2900,
+      },
+      {
+        name: 'alertChannel',
+        label: t(L, 'form.alertChannel'),
+        kind: 'text',
+        required: false,
+        initial: s.alertChannel,
+        maxLength: 100,
+      },
+      {
+        name: 'reviewChannel',
+        label: t(L, 'form.reviewChannel'),
+        kind: 'text',
+        required: false,
+        initial: s.reviewChannel,
+        maxLength: 100,
+      },
       {
         name: 'alertMode',
         label: t(L, 'form.alertMode'),
@@ -66,8 +129,23 @@ export function settingsForm(ctx: Ctx): Result<FormSpec> {
           { value: 'dm', label: t(L, 'form.alertModeDm') },
         ],
       },
-      { name: 'reviewSchedule', label: t(L, 'form.reviewSchedule'), kind: 'text', required: true, initial: s.reviewSchedule, hint: t(L, 'accepted.schedule'), maxLength: 64 },
-      { name: 'quietHours', label: t(L, 'form.quietHours'), kind: 'text', required: false, initial: `${s.quietHours.start}-${s.quietHours.end}`, maxLength: 11 },
+      {
+        name: 'reviewSchedule',
+        label: t(L, 'form.reviewSchedule'),
+        kind: 'text',
+        required: true,
+        initial: s.reviewSchedule,
+        hint: t(L, 'accepted.schedule'),
+        maxLength: 64,
+      },
+      {
+        name: 'quietHours',
+        label: t(L, 'form.quietHours'),
+        kind: 'text',
+        required: false,
+        initial: `${s.quietHours.start}-${s.quietHours.end}`,
+        maxLength: 11,
+      },
       {
         name: 'weekends',
         label: t(L, 'form.weekends'),
@@ -76,13 +154,23 @@ export function settingsForm(ctx: Ctx): Result<FormSpec> {
         initial: s.quietHours.weekends ? 'quiet' : '',
         options: [{ value: 'quiet', label: t(L, 'form.weekendsQuiet') }],
       },
-      { name: 'alertCap', label: t(L, 'form.alertCap'), kind: 'text', required: true, initial: String(s.alertCap), maxLength: 3 },
+      {
+        name: 'alertCap',
+        label: t(L, 'form.alertCap'),
+        kind: 'text',
+        required: true,
+        initial: String(s.alertCap),
+        maxLength: 3,
+      },
       {
         name: 'presets',
         label: t(L, 'form.presetRules'),
         kind: 'checklist',
         required: false,
-        initial: presets.filter((p) => s.rules.some((r) => r.id === p.id && r.enabled)).map((p) => p.id).join(','),
+        initial: presets
+          .filter((p) => s.rules.some((r) => r.id === p.id && r.enabled))
+          .map((p) => p.id)
+          .join(','),
         options: presets.map((p) => ({ value: p.id, label: t(L, `rulePreset.${p.id}`) })),
       },
       { name: 'roles', label: t(L, 'form.rolesField'), kind: 'textarea', required: false, maxLength: 2900 },
@@ -92,14 +180,23 @@ export function settingsForm(ctx: Ctx): Result<FormSpec> {
 
 type LineProblem = { field: string; line: number; reason: string; value?: string };
 
-function parseStages(text: string, current: readonly StageDef[]): { stages: StageDef[]; problem?: LineProblem } {
+function parseStages(
+  text: string,
+  current: readonly StageDef[],
+): { stages: StageDef[]; problem?: LineProblem } {
   const stages: StageDef[] = [];
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   for (const [i, line] of lines.entries()) {
-    const [key = '', en = '', zh = '', prob = '', days = '', checklist = ''] = line.split('|').map((x) => x.trim());
+    const [key = '', en = '', zh = '', prob = '', days = '', checklist = ''] = line
+      .split('|')
+      .map((x) => x.trim());
     const existing = current.find((s) => s.key === key);
     const p = Number(prob.replace('%', ''));
-    if (prob === '' || !Number.isFinite(p)) return { stages, problem: { field: 'stages', line: i + 1, reason: 'probability_range', value: prob } };
+    if (prob === '' || !Number.isFinite(p))
+      return { stages, problem: { field: 'stages', line: i + 1, reason: 'probability_range', value: prob } };
     const terminal = existing?.terminal ?? (key === 'won' ? 'won' : key === 'lost' ? 'lost' : undefined);
     const stall = days === '-' || days === '' ? null : Number(days);
     if (!terminal && (stall === null || !Number.isFinite(stall)))
@@ -128,9 +225,17 @@ function parseStages(text: string, current: readonly StageDef[]): { stages: Stag
 
 function parseLost(text: string): { reasons: LostReasonDef[]; problem?: LineProblem } {
   const reasons: LostReasonDef[] = [];
-  for (const [i, line] of text.split('\n').map((l) => l.trim()).filter(Boolean).entries()) {
+  for (const [i, line] of text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .entries()) {
     const [key = '', en = '', zh = ''] = line.split('|').map((x) => x.trim());
-    if (!/^[a-z][a-z0-9_]{0,31}$/.test(key)) return { reasons, problem: { field: 'lostReasons', line: i + 1, reason: 'stage_key_format', value: key } };
+    if (!/^[a-z][a-z0-9_]{0,31}$/.test(key))
+      return {
+        reasons,
+        problem: { field: 'lostReasons', line: i + 1, reason: 'stage_key_format', value: key },
+      };
     reasons.push({ key, labels: { en: en || zh || key, 'zh-CN': zh || en || key } });
   }
   return { reasons };
@@ -140,16 +245,34 @@ const CUSTOM_TYPES: CustomFieldType[] = ['text', 'number', 'date', 'select'];
 
 function parseCustom(text: string): { fields: CustomFieldDef[]; problem?: LineProblem } {
   const fields: CustomFieldDef[] = [];
-  for (const [i, line] of text.split('\n').map((l) => l.trim()).filter(Boolean).entries()) {
+  for (const [i, line] of text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .entries()) {
     const [key = '', en = '', zh = '', type = 'text', options = ''] = line.split('|').map((x) => x.trim());
-    if (!/^[a-z][a-z0-9_]{0,31}$/.test(key)) return { fields, problem: { field: 'customFields', line: i + 1, reason: 'stage_key_format', value: key } };
+    if (!/^[a-z][a-z0-9_]{0,31}$/.test(key))
+      return {
+        fields,
+        problem: { field: 'customFields', line: i + 1, reason: 'stage_key_format', value: key },
+      };
     if (!CUSTOM_TYPES.includes(type as CustomFieldType))
-      return { fields, problem: { field: 'customFields', line: i + 1, reason: 'option_unknown', value: type } };
+      return {
+        fields,
+        problem: { field: 'customFields', line: i + 1, reason: 'option_unknown', value: type },
+      };
     fields.push({
       key,
       labels: { en: en || zh || key, 'zh-CN': zh || en || key },
       type: type as CustomFieldType,
-      ...(type === 'select' ? { options: options.split(',').map((o) => o.trim()).filter(Boolean) } : {}),
+      ...(type === 'select'
+        ? {
+            options: options
+              .split(',')
+              .map((o) => o.trim())
+              .filter(Boolean),
+          }
+        : {}),
     });
   }
   return { fields };
@@ -159,7 +282,12 @@ export async function submitSettings(ctx: Ctx, values: Record<string, string>): 
   const L = ctx.locale;
   const errors: Record<string, string> = {};
   const lineError = (p: LineProblem) => {
-    const problem = renderInvalid(L, { field: p.field === 'stages' ? 'stage' : p.field, value: p.value, reason: p.reason, params: { accepted: CUSTOM_TYPES.join(', ') } });
+    const problem = renderInvalid(L, {
+      field: p.field === 'stages' ? 'stage' : p.field,
+      value: p.value,
+      reason: p.reason,
+      params: { accepted: CUSTOM_TYPES.join(', ') },
+    });
     errors[p.field] = t(L, 'form.line', { line: p.line, problem });
   };
   const current = ctx.workspace.settings;
@@ -194,22 +322,42 @@ export async function submitSettings(ctx: Ctx, values: Record<string, string>): 
   }
   if (values.alertCap !== undefined) {
     const n = Number(values.alertCap.trim());
-    if (!Number.isInteger(n)) errors.alertCap = renderInvalid(L, { field: 'alertCap', value: values.alertCap, reason: 'number_format' });
+    if (!Number.isInteger(n))
+      errors.alertCap = renderInvalid(L, {
+        field: 'alertCap',
+        value: values.alertCap,
+        reason: 'number_format',
+      });
     else patch.alertCap = n;
   }
   if (values.presets !== undefined) {
-    const enabled = new Set(values.presets.split(',').map((x) => x.trim()).filter(Boolean));
+    const enabled = new Set(
+      values.presets
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    );
     const presets = presetRules();
     const others = current.rules.filter((r) => !presets.some((p) => p.id === r.id));
-    const chosen: Rule[] = presets.map((p) => ({ ...(current.rules.find((r) => r.id === p.id) ?? p), enabled: enabled.has(p.id) }));
+    const chosen: Rule[] = presets.map((p) => ({
+      ...(current.rules.find((r) => r.id === p.id) ?? p),
+      enabled: enabled.has(p.id),
+    }));
     patch.rules = [...chosen.filter((r) => r.enabled || current.rules.some((c) => c.id === r.id)), ...others];
   }
   const roleChanges: { userId: string; role: Role; line: number }[] = [];
-  for (const [i, line] of (values.roles ?? '').split('\n').map((l) => l.trim()).filter(Boolean).entries()) {
+  for (const [i, line] of (values.roles ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .entries()) {
     const [user = '', role = ''] = line.split('|').map((x) => x.trim());
     const id = /^<@([^>|]+)/.exec(user)?.[1] ?? user.replace(/^@/, '');
     if (!ROLES.includes(role as Role)) {
-      errors.roles = t(L, 'form.line', { line: i + 1, problem: renderInvalid(L, { field: 'role', value: role, reason: 'role_unknown' }) });
+      errors.roles = t(L, 'form.line', {
+        line: i + 1,
+        problem: renderInvalid(L, { field: 'role', value: role, reason: 'role_unknown' }),
+      });
       break;
     }
     roleChanges.push({ userId: id, role: role as Role, line: i + 1 });
@@ -232,7 +380,13 @@ export async function submitSettings(ctx: Ctx, values: Record<string, string>): 
   if (!saved.ok) {
     const e = saved.error;
     if (e.kind === 'Invalid') {
-      const field = ['stage', 'stageKey', 'label', 'probability', 'threshold'].includes(e.field) ? 'stages' : e.field === 'lostReason' ? 'lostReasons' : e.field === 'schedule' ? 'reviewSchedule' : e.field;
+      const field = ['stage', 'stageKey', 'label', 'probability', 'threshold'].includes(e.field)
+        ? 'stages'
+        : e.field === 'lostReason'
+          ? 'lostReasons'
+          : e.field === 'schedule'
+            ? 'reviewSchedule'
+            : e.field;
       return { kind: 'errors', errors: { [field]: renderInvalid(L, e) } };
     }
     return { kind: 'errors', errors: { _form: renderError(L, e) } };
@@ -240,8 +394,18 @@ export async function submitSettings(ctx: Ctx, values: Record<string, string>): 
   for (const rc of roleChanges) {
     const r = await setMemberRole(ctx, rc.userId, rc.role);
     if (!r.ok) {
-      return { kind: 'errors', errors: { roles: t(L, 'form.line', { line: rc.line, problem: renderError(L, r.error) }) } };
+      return {
+        kind: 'errors',
+        errors: { roles: t(L, 'form.line', { line: rc.line, problem: renderError(L, r.error) }) },
+      };
     }
   }
-  return { kind: 'done', message: { summary: t(L, 'form.settingsSaved'), blocks: [{ type: 'text', text: [t(L, 'form.settingsSaved')] }] }, visibility: 'ephemeral' };
+  return {
+    kind: 'done',
+    message: {
+      summary: t(L, 'form.settingsSaved'),
+      blocks: [{ type: 'text', text: [t(L, 'form.settingsSaved')] }],
+    },
+    visibility: 'ephemeral',
+  };
 }

@@ -81,7 +81,8 @@ export function dealCard(v: View, deal: Deal, extras: CardExtras = {}): RichMess
   ];
   if (deal.closeDate) fields.push({ label: t(L, 'field.closeDate'), value: [dayText(v, deal.closeDate)] });
   fields.push({ label: t(L, 'field.source'), value: [t(L, `source.${deal.source}`)] });
-  if (deal.status === 'lost' && deal.lostReason) fields.push({ label: t(L, 'field.lostReason'), value: [lostReasonText(v, deal)] });
+  if (deal.status === 'lost' && deal.lostReason)
+    fields.push({ label: t(L, 'field.lostReason'), value: [lostReasonText(v, deal)] });
   for (const def of v.settings.customFields) {
     const val = deal.custom[def.key];
     if (val === undefined) continue;
@@ -92,21 +93,27 @@ export function dealCard(v: View, deal: Deal, extras: CardExtras = {}): RichMess
     blocks.push({ type: 'context', text: [{ bold: t(L, 'deal.history') }] });
     blocks.push({
       type: 'list',
-      items: extras.changes.slice(-8).map((c) => [
-        `${dayText(v, c.at)} `,
-        c.from ? `${stageLabel(v.settings.stages, c.from, L)} → ` : '',
-        stageLabel(v.settings.stages, c.to, L),
-        ' · ',
-        { mention: c.by },
-        ...(c.reason ? [` — ${truncate(c.reason, 200)}`] : []),
-      ]),
+      items: extras.changes
+        .slice(-8)
+        .map((c) => [
+          `${dayText(v, c.at)} `,
+          c.from ? `${stageLabel(v.settings.stages, c.from, L)} → ` : '',
+          stageLabel(v.settings.stages, c.to, L),
+          ' · ',
+          { mention: c.by },
+          ...(c.reason ? [` — ${truncate(c.reason, 200)}`] : []),
+        ]),
     });
   }
   if (extras.notes?.length) {
     blocks.push({ type: 'context', text: [{ bold: t(L, 'deal.notes') }] });
     blocks.push({
       type: 'list',
-      items: extras.notes.map((n) => [`${dayText(v, n.at)} `, { mention: n.authorId }, `: ${truncate(n.text, 500)}`]),
+      items: extras.notes.map((n) => [
+        `${dayText(v, n.at)} `,
+        { mention: n.authorId },
+        `: ${truncate(n.text, 500)}`,
+      ]),
     });
   }
   const actions = dealActions(v, deal);
@@ -153,20 +160,40 @@ export function dealList(
     blocks.push({ type: 'list', items: page.deals.map((d) => dealLine(v, d)) });
     blocks.push({
       type: 'context',
-      text: [`${t(L, 'deal.listTitle', { count: page.total })} · ${t(L, 'deal.page', { page: page.page + 1, pages })}`],
+      text: [
+        `${t(L, 'deal.listTitle', { count: page.total })} · ${t(L, 'deal.page', { page: page.page + 1, pages })}`,
+      ],
     });
     const nav: RichAction[] = [];
-    if (page.page > 0) nav.push({ kind: 'page', label: t(L, 'ui.prevPage'), value: pageValue(page.page - 1) });
-    if (page.page + 1 < pages) nav.push({ kind: 'page', label: t(L, 'ui.nextPage'), value: pageValue(page.page + 1) });
+    if (page.page > 0)
+      nav.push({ kind: 'page', label: t(L, 'ui.prevPage'), value: pageValue(page.page - 1) });
+    if (page.page + 1 < pages)
+      nav.push({ kind: 'page', label: t(L, 'ui.nextPage'), value: pageValue(page.page + 1) });
     if (nav.length) blocks.push({ type: 'actions', actions: nav });
   }
   return { summary: `${title}: ${page.total}`, blocks };
 }
 
 export function helpMessage(locale: Locale, unknown?: string): RichMessage {
-  const keys = ['new', 'advance', 'won', 'lost', 'reopen', 'show', 'list', 'note', 'next', 'assign', 'snooze', 'edit', 'pipeline', 'pipelineMore'];
+  const keys = [
+    'new',
+    'advance',
+    'won',
+    'lost',
+    'reopen',
+    'show',
+    'list',
+    'note',
+    'next',
+    'assign',
+    'snooze',
+    'edit',
+    'pipeline',
+    'pipelineMore',
+  ];
   const blocks: RichBlock[] = [{ type: 'header', text: t(locale, 'help.title') }];
-  if (unknown) blocks.push({ type: 'text', text: [t(locale, 'help.unknown', { cmd: truncate(unknown, 40) })] });
+  if (unknown)
+    blocks.push({ type: 'text', text: [t(locale, 'help.unknown', { cmd: truncate(unknown, 40) })] });
   else blocks.push({ type: 'text', text: [t(locale, 'help.intro')] });
   blocks.push({ type: 'list', items: keys.map((k) => helpLine(t(locale, `help.${k}`))) });
   return { summary: t(locale, 'help.title'), blocks };
@@ -183,7 +210,13 @@ function helpLine(line: string): RichText {
 }
 
 /** A short confirmation with the card below it. */
-export function confirmation(v: View, deal: Deal, key: string, params: Record<string, unknown>, extras: CardExtras = {}): RichMessage {
+export function confirmation(
+  v: View,
+  deal: Deal,
+  key: string,
+  params: Record<string, unknown>,
+  extras: CardExtras = {},
+): RichMessage {
   const headline = t(v.locale, key, { code: deal.code, name: deal.name, ...params });
   const card = dealCard(v, deal, { ...extras, headline: [headline] });
   return { ...card, summary: headline };

@@ -68,15 +68,21 @@ async function tryMemoryServer(opts: ChooseDatabaseOptions): Promise<DatabaseHan
     const system = process.env.MONGOMS_SYSTEM_BINARY;
     let available = Boolean(system && existsSync(system));
     if (!available) {
-      const located = await DryMongoBinary.locateBinary(DryMongoBinary.getEnsuredOptions()).catch(() => undefined);
+      const located = await DryMongoBinary.locateBinary(DryMongoBinary.getEnsuredOptions()).catch(
+        () => undefined,
+      );
       available = Boolean(located);
     }
     if (!available) {
-      if (process.env.MONGOMS_DISABLE_DOWNLOAD === '1' || process.env.MONGOMS_DISABLE_DOWNLOAD === 'true') return;
+      if (process.env.MONGOMS_DISABLE_DOWNLOAD === '1' || process.env.MONGOMS_DISABLE_DOWNLOAD === 'true')
+        return;
       if (marker && (await recentlyFailed(marker))) return;
       // Offline machines fail here in milliseconds instead of the ~7 s a download attempt takes.
       const reachable = await Promise.race([
-        lookup(DOWNLOAD_HOST).then(() => true, () => false),
+        lookup(DOWNLOAD_HOST).then(
+          () => true,
+          () => false,
+        ),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
       ]);
       if (!reachable) {

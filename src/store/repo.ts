@@ -64,7 +64,10 @@ function toDeal(d: Lean<Record<string, unknown>>): Deal {
     stage: doc.stage as string,
     stageEnteredAt: doc.stageEnteredAt as Date,
     status: doc.status as DealStatus,
-    lostReason: lostReason && (lostReason.key || lostReason.text) ? { key: lostReason.key, text: lostReason.text } : undefined,
+    lostReason:
+      lostReason && (lostReason.key || lostReason.text)
+        ? { key: lostReason.key, text: lostReason.text }
+        : undefined,
     nextStep: nextStep?.text ? { text: nextStep.text, dueAt: nextStep.dueAt ?? null } : undefined,
     source: (doc.source as string) ?? 'other',
     bant: { ...((doc.bant as object) ?? {}) },
@@ -231,7 +234,8 @@ export class Store {
     const existing = await this.models.Member.findOne({ workspaceId, userId: input.userId }).lean();
     if (existing) {
       const changes: Record<string, string> = {};
-      if (input.displayName && input.displayName !== existing.displayName) changes.displayName = input.displayName;
+      if (input.displayName && input.displayName !== existing.displayName)
+        changes.displayName = input.displayName;
       if (input.locale && input.locale !== existing.locale) changes.locale = input.locale;
       if (input.email && input.email !== existing.email) changes.email = input.email;
       if (Object.keys(changes).length === 0) return toMember(existing as Record<string, unknown>);
@@ -371,7 +375,8 @@ export class Store {
     if (q.ownerId) filter.ownerId = q.ownerId;
     if (q.stage) filter.stage = q.stage;
     if (q.stageEnteredBefore) filter.stageEnteredAt = { $lt: q.stageEnteredBefore };
-    if (q.ids) filter._id = { $in: q.ids.filter((i) => Types.ObjectId.isValid(i)).map((i) => new Types.ObjectId(i)) };
+    if (q.ids)
+      filter._id = { $in: q.ids.filter((i) => Types.ObjectId.isValid(i)).map((i) => new Types.ObjectId(i)) };
     const and: Record<string, unknown>[] = [];
     if (q.text) {
       const re = new RegExp(escapeRegex(q.text), 'i');
@@ -457,7 +462,11 @@ export class Store {
     return toDeal(doc as Lean<Record<string, unknown>>);
   }
 
-  private async commitChange(workspaceId: string, dealId: string, change: { _id: string } & Record<string, unknown>) {
+  private async commitChange(
+    workspaceId: string,
+    dealId: string,
+    change: { _id: string } & Record<string, unknown>,
+  ) {
     await this.models.StageChange.updateOne({ _id: change._id }, { $setOnInsert: change }, { upsert: true });
     await this.models.Deal.updateOne(
       { workspaceId, _id: new Types.ObjectId(dealId), 'pendingChange._id': change._id },
@@ -487,7 +496,9 @@ export class Store {
   }
 
   async stageChanges(workspaceId: string, dealId: string): Promise<StageChange[]> {
-    const docs = await this.models.StageChange.find({ workspaceId, dealId }).sort({ at: 1, version: 1 }).lean();
+    const docs = await this.models.StageChange.find({ workspaceId, dealId })
+      .sort({ at: 1, version: 1 })
+      .lean();
     return docs.map((d) => toStageChange(d as unknown as Record<string, unknown>));
   }
 
@@ -513,7 +524,13 @@ export class Store {
 
   // ── threads ───────────────────────────────────────────────────────────────
   /** Remembers that replies under this message are about `dealId`. Idempotent. */
-  async linkThread(workspaceId: string, ref: { channel: string; id: string }, dealId: string, kind: ThreadKind, at: Date) {
+  async linkThread(
+    workspaceId: string,
+    ref: { channel: string; id: string },
+    dealId: string,
+    kind: ThreadKind,
+    at: Date,
+  ) {
     await this.models.Thread.updateOne(
       { workspaceId, channel: ref.channel, messageId: ref.id },
       { $setOnInsert: { dealId, kind, at } },
@@ -521,7 +538,11 @@ export class Store {
     );
   }
 
-  async dealIdForThread(workspaceId: string, channel: string, messageId: string): Promise<string | undefined> {
+  async dealIdForThread(
+    workspaceId: string,
+    channel: string,
+    messageId: string,
+  ): Promise<string | undefined> {
     const doc = await this.models.Thread.findOne({ workspaceId, channel, messageId }).lean();
     return doc?.dealId;
   }

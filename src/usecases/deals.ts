@@ -21,7 +21,15 @@ import type { DealPatch, DealQuery, ThreadKind } from '../store/repo.js';
 import { abort, canChangeDeal, isManager, run, type Ctx } from './context.js';
 import type { Result } from '../domain/errors.js';
 
-export const LIMITS = { name: 200, company: 200, nextStep: 500, note: 4000, reason: 500, bant: 300, custom: 500 };
+export const LIMITS = {
+  name: 200,
+  company: 200,
+  nextStep: 500,
+  note: 4000,
+  reason: 500,
+  bant: 300,
+  custom: 500,
+};
 
 // ── input shapes (raw text from any surface) ────────────────────────────────
 export interface NextStepInput {
@@ -80,7 +88,12 @@ function dateOpts(ctx: Ctx, field: string, allowPast = false) {
 }
 
 /** Parses the editable fields; only keys present in `input` appear in the patch. */
-async function parseFields(ctx: Ctx, input: DealFieldsInput, p: Problems, current?: Deal): Promise<DealPatch> {
+async function parseFields(
+  ctx: Ctx,
+  input: DealFieldsInput,
+  p: Problems,
+  current?: Deal,
+): Promise<DealPatch> {
   const s = ctx.workspace.settings;
   const patch: DealPatch = {};
   if (input.name !== undefined) {
@@ -119,7 +132,9 @@ async function parseFields(ctx: Ctx, input: DealFieldsInput, p: Problems, curren
   if (input.closeDate !== undefined) {
     if (input.closeDate.trim() === '') patch.closeDate = null;
     else {
-      const v = p.take(parseDate(input.closeDate, dateOpts(ctx, 'closeDate', Boolean(current && current.status !== 'open'))));
+      const v = p.take(
+        parseDate(input.closeDate, dateOpts(ctx, 'closeDate', Boolean(current && current.status !== 'open'))),
+      );
       if (v !== undefined) patch.closeDate = v;
     }
   }
@@ -157,7 +172,13 @@ async function parseFields(ctx: Ctx, input: DealFieldsInput, p: Problems, curren
         if (d) custom[key] = d;
       } else if (def.type === 'select') {
         const opt = def.options?.find((o) => o.toLowerCase() === text.toLowerCase());
-        if (!opt) p.add({ field, value: text, reason: 'option_unknown', params: { accepted: (def.options ?? []).join(', ') } });
+        if (!opt)
+          p.add({
+            field,
+            value: text,
+            reason: 'option_unknown',
+            params: { accepted: (def.options ?? []).join(', ') },
+          });
         else custom[key] = opt;
       } else {
         const v = p.take(parseText(text, { field, max: LIMITS.custom }));
@@ -176,7 +197,8 @@ function parseNextStep(ctx: Ctx, input: NextStepInput | undefined, p: Problems, 
   }
   const text = p.take(parseText(input.text, { field: 'nextStep', max: LIMITS.nextStep, required: true }));
   let dueAt: Date | null = null;
-  if (input.due && input.due.trim() !== '') dueAt = p.take(parseDate(input.due, dateOpts(ctx, 'dueDate'))) ?? null;
+  if (input.due && input.due.trim() !== '')
+    dueAt = p.take(parseDate(input.due, dateOpts(ctx, 'dueDate'))) ?? null;
   return text === undefined ? undefined : { text, dueAt };
 }
 
@@ -194,7 +216,12 @@ async function loadDeal(ctx: Ctx, ref: string): Promise<Deal> {
     const deal = await store.getDealByNumber(ws, code.value.number);
     if (deal) return deal;
     const near = await store.nearbyDealNumbers(ws, code.value.number);
-    return abort({ kind: 'NotFound', entity: 'deal', ref: code.value.code, suggestions: near.map(formatDealCode) });
+    return abort({
+      kind: 'NotFound',
+      entity: 'deal',
+      ref: code.value.code,
+      suggestions: near.map(formatDealCode),
+    });
   }
   const text = ref.trim().slice(0, LIMITS.name);
   if (text.length < 2) return abort(code.error);
@@ -269,20 +296,29 @@ export function stalledCutoffs(stages: readonly StageDef[], now: Date): { key: s
 }
 
 function resolveStageOrAbort(stages: readonly StageDef[], input: string): StageDef {
-  const r = resolveStage(input, stages.filter((x) => x.active));
+  const r = resolveStage(
+    input,
+    stages.filter((x) => x.active),
+  );
   if (!r.ok) abort(r.error);
   return r.value;
 }
 
 // ── writes ──────────────────────────────────────────────────────────────────
-export function createDeal(ctx: Ctx, input: CreateDealInput): Promise<Result<{ deal: Deal; created: boolean }>> {
+export function createDeal(
+  ctx: Ctx,
+  input: CreateDealInput,
+): Promise<Result<{ deal: Deal; created: boolean }>> {
   return run(async () => {
     const s = ctx.workspace.settings;
     const p = new Problems();
     const patch = await parseFields(ctx, input, p);
     let stage = firstStage(s.stages);
     if (input.stage && input.stage.trim() !== '') {
-      const r = resolveStage(input.stage, s.stages.filter((x) => x.active && !x.terminal));
+      const r = resolveStage(
+        input.stage,
+        s.stages.filter((x) => x.active && !x.terminal),
+      );
       const v = p.take(r);
       if (v) stage = v;
     }
@@ -304,7 +340,12 @@ export function createDeal(ctx: Ctx, input: CreateDealInput): Promise<Result<{ d
     if (stage.key !== firstStage(s.stages).key) {
       const missing = missingFields(draft, stage, s.customFields);
       if (missing.length)
-        abort({ kind: 'Invalid', field: missing[0]!, reason: 'required_for_stage', params: { stage: stage.key, fields: missing.join(', ') } });
+        abort({
+          kind: 'Invalid',
+          field: missing[0]!,
+          reason: 'required_for_stage',
+          params: { stage: stage.key, fields: missing.join(', ') },
+        });
     }
     const number = await ctx.deps.store.nextDealNumber(ctx.workspace.id);
     const createdAt = input.createdAt ?? now;
@@ -332,7 +373,12 @@ export function createDeal(ctx: Ctx, input: CreateDealInput): Promise<Result<{ d
       { requestKey: input.requestKey },
     );
     if (result.created)
-      await ctx.deps.bus.publish({ type: 'deal.created', workspaceId: ctx.workspace.id, deal: result.deal, actorId: ctx.actor.userId });
+      await ctx.deps.bus.publish({
+        type: 'deal.created',
+        workspaceId: ctx.workspace.id,
+        deal: result.deal,
+        actorId: ctx.actor.userId,
+      });
     return result;
   });
 }
@@ -358,7 +404,12 @@ export function editDeal(ctx: Ctx, ref: string, input: EditDealInput): Promise<R
     const p = new Problems();
     const patch = await parseFields(ctx, input, p, deal);
     p.throwIfAny();
-    if (patch.ownerId && patch.ownerId !== deal.ownerId && !isManager(ctx.actor.role) && deal.ownerId !== ctx.actor.userId)
+    if (
+      patch.ownerId &&
+      patch.ownerId !== deal.ownerId &&
+      !isManager(ctx.actor.role) &&
+      deal.ownerId !== ctx.actor.userId
+    )
       abort({ kind: 'Forbidden', action: 'assign' });
     if (input.expectedVersion !== undefined && input.expectedVersion !== deal.version)
       abort({ kind: 'Conflict', reason: 'concurrent_update', ref: deal.code });
@@ -366,7 +417,12 @@ export function editDeal(ctx: Ctx, ref: string, input: EditDealInput): Promise<R
       await ctx.deps.store.updateDeal(ctx.workspace.id, deal.id, deal.version, patch, ctx.now),
       deal.code,
     );
-    await ctx.deps.bus.publish({ type: 'deal.updated', workspaceId: ctx.workspace.id, deal: updated, actorId: ctx.actor.userId });
+    await ctx.deps.bus.publish({
+      type: 'deal.updated',
+      workspaceId: ctx.workspace.id,
+      deal: updated,
+      actorId: ctx.actor.userId,
+    });
     return updated;
   });
 }
@@ -382,21 +438,39 @@ export interface AdvanceInput extends DealFieldsInput {
 }
 
 /** Moves an open deal to another stage (forward with entry requirements, backward with a reason). */
-export function advanceDeal(ctx: Ctx, ref: string, input: AdvanceInput): Promise<Result<{ deal: Deal; from: string }>> {
+export function advanceDeal(
+  ctx: Ctx,
+  ref: string,
+  input: AdvanceInput,
+): Promise<Result<{ deal: Deal; from: string }>> {
   return run(async () => {
     const s = ctx.workspace.settings;
     const deal = await loadForChange(ctx, ref, 'advance');
     if (deal.status !== 'open') abort({ kind: 'Conflict', reason: 'already_closed', ref: deal.code });
     const p = new Problems();
     let target: StageDef | undefined;
-    if (input.stage && input.stage.trim() !== '') target = p.take(resolveStage(input.stage, s.stages.filter((x) => x.active)));
+    if (input.stage && input.stage.trim() !== '')
+      target = p.take(
+        resolveStage(
+          input.stage,
+          s.stages.filter((x) => x.active),
+        ),
+      );
     else target = nextStage(s.stages, deal.stage);
     const patch = await parseFields(ctx, input, p, deal);
-    const nextStep = parseNextStep(ctx, input.nextStep, p, target?.terminal !== 'won' && target?.terminal !== 'lost');
-    const reason = input.reason?.trim() ? p.take(parseText(input.reason, { field: 'reason', max: LIMITS.reason })) : undefined;
+    const nextStep = parseNextStep(
+      ctx,
+      input.nextStep,
+      p,
+      target?.terminal !== 'won' && target?.terminal !== 'lost',
+    );
+    const reason = input.reason?.trim()
+      ? p.take(parseText(input.reason, { field: 'reason', max: LIMITS.reason }))
+      : undefined;
     p.throwIfAny();
     if (!target) return abort({ kind: 'Invalid', field: 'stage', reason: 'stage_unknown' });
-    if (target.terminal === 'lost') return abort({ kind: 'Invalid', field: 'stage', value: target.key, reason: 'use_lost_command' });
+    if (target.terminal === 'lost')
+      return abort({ kind: 'Invalid', field: 'stage', value: target.key, reason: 'use_lost_command' });
     if (input.expectedVersion !== undefined && input.expectedVersion !== deal.version)
       abort({ kind: 'Conflict', reason: 'concurrent_update', ref: deal.code });
     const merged = { ...deal, ...patch } as Deal;
@@ -422,15 +496,32 @@ export function advanceDeal(ctx: Ctx, ref: string, input: AdvanceInput): Promise
     );
     await ctx.deps.bus.publish(
       isWon
-        ? { type: 'deal.won', workspaceId: ctx.workspace.id, deal: moved, from: deal.stage, actorId: ctx.actor.userId }
-        : { type: 'deal.moved', workspaceId: ctx.workspace.id, deal: moved, from: deal.stage, to: target.key, actorId: ctx.actor.userId },
+        ? {
+            type: 'deal.won',
+            workspaceId: ctx.workspace.id,
+            deal: moved,
+            from: deal.stage,
+            actorId: ctx.actor.userId,
+          }
+        : {
+            type: 'deal.moved',
+            workspaceId: ctx.workspace.id,
+            deal: moved,
+            from: deal.stage,
+            to: target.key,
+            actorId: ctx.actor.userId,
+          },
     );
     return { deal: moved, from: deal.stage };
   });
 }
 
 /** Marks an open deal won (the won stage's requirements, e.g. an amount, apply). */
-export function winDeal(ctx: Ctx, ref: string, input: { amount?: string } = {}): Promise<Result<{ deal: Deal; from: string }>> {
+export function winDeal(
+  ctx: Ctx,
+  ref: string,
+  input: { amount?: string } = {},
+): Promise<Result<{ deal: Deal; from: string }>> {
   const won = wonStage(ctx.workspace.settings.stages);
   return advanceDeal(ctx, ref, { stage: won?.key ?? 'won', amount: input.amount });
 }
@@ -444,46 +535,78 @@ export interface LoseInput {
 }
 
 /** Closes a deal as lost; a reason is mandatory (the method's rule). */
-export function loseDeal(ctx: Ctx, ref: string, input: LoseInput): Promise<Result<{ deal: Deal; from: string }>> {
+export function loseDeal(
+  ctx: Ctx,
+  ref: string,
+  input: LoseInput,
+): Promise<Result<{ deal: Deal; from: string }>> {
   return run(async () => {
     const s = ctx.workspace.settings;
     const deal = await loadForChange(ctx, ref, 'lose');
     if (deal.status !== 'open') abort({ kind: 'Conflict', reason: 'already_closed', ref: deal.code });
     const p = new Problems();
-    const raw = p.take(parseText(input.reason ?? '', { field: 'lostReason', max: LIMITS.reason, required: true }));
-    const detail = input.detail?.trim() ? p.take(parseText(input.detail, { field: 'lostReason', max: LIMITS.reason })) : undefined;
+    const raw = p.take(
+      parseText(input.reason ?? '', { field: 'lostReason', max: LIMITS.reason, required: true }),
+    );
+    const detail = input.detail?.trim()
+      ? p.take(parseText(input.detail, { field: 'lostReason', max: LIMITS.reason }))
+      : undefined;
     p.throwIfAny();
     const lower = raw!.toLowerCase();
     const picked = s.lostReasons.find(
       (r) => r.key === lower || r.labels.en.toLowerCase() === lower || r.labels['zh-CN'] === raw,
     );
-    const lostReason = picked ? { key: picked.key, text: detail } : { key: 'other', text: detail ? `${raw} — ${detail}` : raw };
+    const lostReason = picked
+      ? { key: picked.key, text: detail }
+      : { key: 'other', text: detail ? `${raw} — ${detail}` : raw };
     if (input.expectedVersion !== undefined && input.expectedVersion !== deal.version)
       abort({ kind: 'Conflict', reason: 'concurrent_update', ref: deal.code });
     const lost = lostStage(s.stages);
     const moved = conflictIfStale(
-      await ctx.deps.store.moveDeal(ctx.workspace.id, deal, lost?.key ?? 'lost', ctx.actor.userId, ctx.now, {
-        status: 'lost',
-        lostReason,
-        closedAt: ctx.now,
-        snoozedUntil: null,
-      }, lostReason.text ?? lostReason.key),
+      await ctx.deps.store.moveDeal(
+        ctx.workspace.id,
+        deal,
+        lost?.key ?? 'lost',
+        ctx.actor.userId,
+        ctx.now,
+        {
+          status: 'lost',
+          lostReason,
+          closedAt: ctx.now,
+          snoozedUntil: null,
+        },
+        lostReason.text ?? lostReason.key,
+      ),
       deal.code,
     );
-    await ctx.deps.bus.publish({ type: 'deal.lost', workspaceId: ctx.workspace.id, deal: moved, from: deal.stage, actorId: ctx.actor.userId });
+    await ctx.deps.bus.publish({
+      type: 'deal.lost',
+      workspaceId: ctx.workspace.id,
+      deal: moved,
+      from: deal.stage,
+      actorId: ctx.actor.userId,
+    });
     return { deal: moved, from: deal.stage };
   });
 }
 
 /** Managers reopen a won or lost deal into an open stage (default: the stage it closed from). */
-export function reopenDeal(ctx: Ctx, ref: string, input: { stage?: string; reason?: string } = {}): Promise<Result<Deal>> {
+export function reopenDeal(
+  ctx: Ctx,
+  ref: string,
+  input: { stage?: string; reason?: string } = {},
+): Promise<Result<Deal>> {
   return run(async () => {
     if (!isManager(ctx.actor.role)) abort({ kind: 'Forbidden', action: 'reopen' });
     const s = ctx.workspace.settings;
     const deal = await loadDeal(ctx, ref);
     if (deal.status === 'open') abort({ kind: 'Conflict', reason: 'not_closed', ref: deal.code });
     let target: StageDef | undefined;
-    if (input.stage) target = resolveStageOrAbort(s.stages.filter((x) => !x.terminal), input.stage);
+    if (input.stage)
+      target = resolveStageOrAbort(
+        s.stages.filter((x) => !x.terminal),
+        input.stage,
+      );
     else {
       const history = await ctx.deps.store.stageChanges(ctx.workspace.id, deal.id);
       const last = [...history].reverse().find((c) => c.to === deal.stage);
@@ -491,14 +614,27 @@ export function reopenDeal(ctx: Ctx, ref: string, input: { stage?: string; reaso
       if (target.terminal || !target.active) target = firstStage(s.stages);
     }
     const reopened = conflictIfStale(
-      await ctx.deps.store.moveDeal(ctx.workspace.id, deal, target.key, ctx.actor.userId, ctx.now, {
-        status: 'open',
-        closedAt: null,
-        lostReason: undefined,
-      }, input.reason?.slice(0, LIMITS.reason) ?? 'reopen'),
+      await ctx.deps.store.moveDeal(
+        ctx.workspace.id,
+        deal,
+        target.key,
+        ctx.actor.userId,
+        ctx.now,
+        {
+          status: 'open',
+          closedAt: null,
+          lostReason: undefined,
+        },
+        input.reason?.slice(0, LIMITS.reason) ?? 'reopen',
+      ),
       deal.code,
     );
-    await ctx.deps.bus.publish({ type: 'deal.reopened', workspaceId: ctx.workspace.id, deal: reopened, actorId: ctx.actor.userId });
+    await ctx.deps.bus.publish({
+      type: 'deal.reopened',
+      workspaceId: ctx.workspace.id,
+      deal: reopened,
+      actorId: ctx.actor.userId,
+    });
     return reopened;
   });
 }
@@ -513,7 +649,12 @@ export function setNextStep(ctx: Ctx, ref: string, input: NextStepInput): Promis
       await ctx.deps.store.updateDeal(ctx.workspace.id, deal.id, deal.version, { nextStep }, ctx.now),
       deal.code,
     );
-    await ctx.deps.bus.publish({ type: 'deal.updated', workspaceId: ctx.workspace.id, deal: updated, actorId: ctx.actor.userId });
+    await ctx.deps.bus.publish({
+      type: 'deal.updated',
+      workspaceId: ctx.workspace.id,
+      deal: updated,
+      actorId: ctx.actor.userId,
+    });
     return updated;
   });
 }
@@ -524,7 +665,13 @@ export function assignDeal(ctx: Ctx, ref: string, ownerId: string): Promise<Resu
     const owner = await ctx.deps.store.getMember(ctx.workspace.id, ownerId);
     if (!owner) abort({ kind: 'NotFound', entity: 'user', ref: ownerId });
     const updated = conflictIfStale(
-      await ctx.deps.store.updateDeal(ctx.workspace.id, deal.id, deal.version, { ownerId: owner.userId }, ctx.now),
+      await ctx.deps.store.updateDeal(
+        ctx.workspace.id,
+        deal.id,
+        deal.version,
+        { ownerId: owner.userId },
+        ctx.now,
+      ),
       deal.code,
     );
     await ctx.deps.bus.publish({
@@ -545,13 +692,31 @@ export function snoozeDeal(ctx: Ctx, ref: string, duration: string): Promise<Res
     if (deal.status !== 'open') abort({ kind: 'Conflict', reason: 'already_closed', ref: deal.code });
     const d = parseDuration(duration);
     if (!d.ok) abort(d.error);
-    if (d.value.days > 90) abort({ kind: 'Invalid', field: 'duration', value: duration, reason: 'duration_too_long', params: { max: 90 } });
+    if (d.value.days > 90)
+      abort({
+        kind: 'Invalid',
+        field: 'duration',
+        value: duration,
+        reason: 'duration_too_long',
+        params: { max: 90 },
+      });
     const until = new Date(ctx.now.getTime() + d.value.days * 86_400_000);
     const updated = conflictIfStale(
-      await ctx.deps.store.updateDeal(ctx.workspace.id, deal.id, deal.version, { snoozedUntil: until }, ctx.now),
+      await ctx.deps.store.updateDeal(
+        ctx.workspace.id,
+        deal.id,
+        deal.version,
+        { snoozedUntil: until },
+        ctx.now,
+      ),
       deal.code,
     );
-    await ctx.deps.bus.publish({ type: 'deal.snoozed', workspaceId: ctx.workspace.id, deal: updated, actorId: ctx.actor.userId });
+    await ctx.deps.bus.publish({
+      type: 'deal.snoozed',
+      workspaceId: ctx.workspace.id,
+      deal: updated,
+      actorId: ctx.actor.userId,
+    });
     return updated;
   });
 }
@@ -571,7 +736,11 @@ export interface AddNoteInput {
  * Adds a note. Any member may comment on a deal of their workspace (threads are
  * where the team unblocks deals); only changes to the deal itself are restricted.
  */
-export function addNote(ctx: Ctx, ref: string, input: AddNoteInput): Promise<Result<{ note: Note; deal: Deal; created: boolean }>> {
+export function addNote(
+  ctx: Ctx,
+  ref: string,
+  input: AddNoteInput,
+): Promise<Result<{ note: Note; deal: Deal; created: boolean }>> {
   return run(async () => {
     const deal = await loadDeal(ctx, ref);
     return addNoteTo(ctx, deal, input);
@@ -579,7 +748,11 @@ export function addNote(ctx: Ctx, ref: string, input: AddNoteInput): Promise<Res
 }
 
 /** Adds a note to a deal already loaded (thread replies know the deal id). */
-export async function addNoteTo(ctx: Ctx, deal: Deal, input: AddNoteInput): Promise<{ note: Note; deal: Deal; created: boolean }> {
+export async function addNoteTo(
+  ctx: Ctx,
+  deal: Deal,
+  input: AddNoteInput,
+): Promise<{ note: Note; deal: Deal; created: boolean }> {
   const p = new Problems();
   const text = p.take(parseText(input.text, { field: 'note', max: LIMITS.note, required: true }));
   const dueAt = input.due ? p.take(parseDate(input.due, dateOpts(ctx, 'dueDate'))) : undefined;
@@ -597,7 +770,13 @@ export async function addNoteTo(ctx: Ctx, deal: Deal, input: AddNoteInput): Prom
     assigneeId: input.assigneeId,
   });
   if (created)
-    await ctx.deps.bus.publish({ type: 'note.added', workspaceId: ctx.workspace.id, deal, note, actorId: ctx.actor.userId });
+    await ctx.deps.bus.publish({
+      type: 'note.added',
+      workspaceId: ctx.workspace.id,
+      deal,
+      note,
+      actorId: ctx.actor.userId,
+    });
   return { note, deal, created };
 }
 
@@ -620,7 +799,12 @@ export function dealHistory(ctx: Ctx, ref: string) {
 }
 
 /** Remembers that replies under a posted message are about a deal. */
-export function rememberThread(ctx: Ctx, ref: { channel: string; id: string }, dealId: string, kind: ThreadKind) {
+export function rememberThread(
+  ctx: Ctx,
+  ref: { channel: string; id: string },
+  dealId: string,
+  kind: ThreadKind,
+) {
   return run(() => ctx.deps.store.linkThread(ctx.workspace.id, ref, dealId, kind, ctx.now));
 }
 

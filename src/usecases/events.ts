@@ -38,7 +38,10 @@ export class EventBus {
         try {
           await h(event);
         } catch (err) {
-          this.logger.error({ err, event: event.type, workspaceId: event.workspaceId }, 'event handler failed');
+          this.logger.error(
+            { err, event: event.type, workspaceId: event.workspaceId },
+            'event handler failed',
+          );
         }
       }),
     );

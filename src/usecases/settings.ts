@@ -44,14 +44,37 @@ export function updateSettings(
     }
     if (patch.currency !== undefined && !/^[A-Z]{3}$/.test(patch.currency))
       abort({ kind: 'Invalid', field: 'currency', value: patch.currency, reason: 'currency_format' });
-    if (patch.alertCap !== undefined && !(Number.isInteger(patch.alertCap) && patch.alertCap >= 1 && patch.alertCap <= 50))
-      abort({ kind: 'Invalid', field: 'alertCap', value: String(patch.alertCap), reason: 'number_range', params: { min: 1, max: 50 } });
-    if (patch.escalationFactor !== undefined && !(patch.escalationFactor >= 1 && patch.escalationFactor <= 10))
-      abort({ kind: 'Invalid', field: 'escalationFactor', value: String(patch.escalationFactor), reason: 'number_range', params: { min: 1, max: 10 } });
+    if (
+      patch.alertCap !== undefined &&
+      !(Number.isInteger(patch.alertCap) && patch.alertCap >= 1 && patch.alertCap <= 50)
+    )
+      abort({
+        kind: 'Invalid',
+        field: 'alertCap',
+        value: String(patch.alertCap),
+        reason: 'number_range',
+        params: { min: 1, max: 50 },
+      });
+    if (
+      patch.escalationFactor !== undefined &&
+      !(patch.escalationFactor >= 1 && patch.escalationFactor <= 10)
+    )
+      abort({
+        kind: 'Invalid',
+        field: 'escalationFactor',
+        value: String(patch.escalationFactor),
+        reason: 'number_range',
+        params: { min: 1, max: 10 },
+      });
     if (patch.quietHours) {
       const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/;
       if (!hhmm.test(patch.quietHours.start) || !hhmm.test(patch.quietHours.end))
-        abort({ kind: 'Invalid', field: 'quietHours', value: `${patch.quietHours.start}-${patch.quietHours.end}`, reason: 'time_format' });
+        abort({
+          kind: 'Invalid',
+          field: 'quietHours',
+          value: `${patch.quietHours.start}-${patch.quietHours.end}`,
+          reason: 'time_format',
+        });
     }
     if (patch.defaultRole !== undefined && !ROLES.includes(patch.defaultRole))
       abort({ kind: 'Invalid', field: 'role', value: String(patch.defaultRole), reason: 'role_unknown' });
@@ -59,7 +82,11 @@ export function updateSettings(
       const kept = new Set(patch.stages.map((s) => s.key));
       const removed = current.settings.stages.filter((s) => !kept.has(s.key));
       for (const s of removed) {
-        const { total } = await ctx.deps.store.listDeals(ctx.workspace.id, { status: 'open', stage: s.key }, { limit: 1 });
+        const { total } = await ctx.deps.store.listDeals(
+          ctx.workspace.id,
+          { status: 'open', stage: s.key },
+          { limit: 1 },
+        );
         if (total > 0) abort({ kind: 'Conflict', reason: 'stage_in_use', ref: s.key });
       }
       next.stages = [...patch.stages, ...removed.map((s) => ({ ...s, active: false }))];
@@ -75,7 +102,11 @@ export function updateSettings(
     );
     if (!saved) abort({ kind: 'Conflict', reason: 'concurrent_update', ref: 'settings' });
     ctx.workspace = saved;
-    await ctx.deps.bus.publish({ type: 'settings.updated', workspaceId: saved.id, actorId: ctx.actor.userId });
+    await ctx.deps.bus.publish({
+      type: 'settings.updated',
+      workspaceId: saved.id,
+      actorId: ctx.actor.userId,
+    });
     return saved;
   });
 }
@@ -83,7 +114,8 @@ export function updateSettings(
 /** Managers make reps and managers; only admins grant or take admin. */
 export function setMemberRole(ctx: Ctx, userId: string, role: Role): Promise<Result<Member>> {
   return run(async () => {
-    if (!ROLES.includes(role)) abort({ kind: 'Invalid', field: 'role', value: String(role), reason: 'role_unknown' });
+    if (!ROLES.includes(role))
+      abort({ kind: 'Invalid', field: 'role', value: String(role), reason: 'role_unknown' });
     if (!isManager(ctx.actor.role)) abort({ kind: 'Forbidden', action: 'roles' });
     const target = await ctx.deps.store.getMember(ctx.workspace.id, userId);
     if (!target) abort({ kind: 'NotFound', entity: 'user', ref: userId });

@@ -78,7 +78,8 @@ export const en = {
     stage_ambiguous: '“{{value}}” matches several stages: {{matches}}.',
     source_unknown: '{{field}} “{{value}}” is not a known source.',
     timezone_unknown: '“{{value}}” is not a time zone.',
-    owner_unknown: '{{field}}: “{{value}}” is not a member of this workspace yet (they must use DealPulse once).',
+    owner_unknown:
+      '{{field}}: “{{value}}” is not a member of this workspace yet (they must use DealPulse once).',
     custom_unknown: 'There is no custom field “{{value}}”.',
     number_format: '{{field}} “{{value}}” is not a number.',
     number_range: '{{field}} must be between {{min}} and {{max}}.',
@@ -124,7 +125,8 @@ export const en = {
     import: 'Only managers can import deals.',
   },
   conflict: {
-    concurrent_update: '{{ref}} was changed by someone else a moment ago. Nothing was saved: look at it again and retry.',
+    concurrent_update:
+      '{{ref}} was changed by someone else a moment ago. Nothing was saved: look at it again and retry.',
     already_closed: '{{ref}} is already closed (won or lost).',
     not_closed: '{{ref}} is still open.',
     same_stage: '{{ref}} is already in that stage.',
@@ -134,7 +136,8 @@ export const en = {
   },
   error: {
     unexpected: 'Sorry, something went wrong on our side. Error id: {{id}}.',
-    database: 'The database is not reachable right now; nothing was saved. Please try again in a moment. (Error id: {{id}})',
+    database:
+      'The database is not reachable right now; nothing was saved. Please try again in a moment. (Error id: {{id}})',
   },
   role: { rep: 'Rep', manager: 'Manager', admin: 'Admin' },
   status: { open: 'Open', won: 'Won', lost: 'Lost' },
@@ -188,9 +191,11 @@ export const en = {
     checklistIntro: '*Entry checklist for {{stage}}:*',
     requiredIntro: 'Required to enter {{stage}}: {{fields}}',
     dealSummary: '{{code}} · {{name}} · {{stage}}',
-    stagesField: 'Stages (one per line: key | English | 中文 | probability % | stall days | checklist; items)',
+    stagesField:
+      'Stages (one per line: key | English | 中文 | probability % | stall days | checklist; items)',
     lostReasonsField: 'Lost reasons (one per line: key | English | 中文)',
-    customFieldsField: 'Custom fields (one per line: key | English | 中文 | text/number/date/select | options, comma separated)',
+    customFieldsField:
+      'Custom fields (one per line: key | English | 中文 | text/number/date/select | options, comma separated)',
     alertChannel: 'Stall alert channel',
     reviewChannel: 'Pipeline review channel',
     alertMode: 'Stall alerts go to',
@@ -447,7 +452,8 @@ export const zhCN: Catalog = {
     dealSummary: '{{code}} · {{name}} · {{stage}}',
     stagesField: '阶段（每行一个：标识 | English | 中文 | 赢单概率 % | 停滞天数 | 清单项；分隔）',
     lostReasonsField: '流失原因（每行一个：标识 | English | 中文）',
-    customFieldsField: '自定义字段（每行一个：标识 | English | 中文 | text/number/date/select | 选项，逗号分隔）',
+    customFieldsField:
+      '自定义字段（每行一个：标识 | English | 中文 | text/number/date/select | 选项，逗号分隔）',
     alertChannel: '停滞提醒群组/频道',
     reviewChannel: '周报群组/频道',
     alertMode: '停滞提醒发送到',
