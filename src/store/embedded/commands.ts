@@ -258,8 +258,9 @@ function insertCmd(ctx: CommandContext, cmd: Doc, db: string, seq: Map<string, B
         view = deserializeView(raw, false);
       }
       checkId(view._id);
-      if (hasWrappers(view)) view = deserializeView(raw, true);
-      ctx.store.insert(coll, raw, view);
+      const special = hasWrappers(view);
+      if (special) view = deserializeView(raw, true);
+      ctx.store.insert(coll, raw, view, special);
       n++;
     } catch (err) {
       const e = toServerError(err);
@@ -314,8 +315,7 @@ function runUpdate(
     const doc = buildUpsert(q, u, opts.arrayFilters);
     checkId(doc._id);
     const raw = serializeDoc(doc);
-    const view = deserializeView(raw, true);
-    ctx.store.insert(coll, raw, view);
+    ctx.store.insert(coll, raw, deserializeView(raw, true), hasWrappers(doc));
     return { n: 1, nModified: 0, upsertedId: doc._id, after: opts.wantDocs ? doc : undefined };
   }
   let nModified = 0;
@@ -590,6 +590,61 @@ const UNSUPPORTED_STAGES = new Set([
   '$documents',
 ]);
 
+/** Validates stages and replaces those where mingo differs from mongod. */
+function rewritePipeline(stages: Doc[]): Doc[] {
+  const out: Doc[] = [];
+  for (const st of stages) {
+    if (!isPlainObject(st))
+      throw new ServerError('TypeMismatch', 'Each element of the pipeline array must be an object');
+    const k = Object.keys(st)[0];
+    if (!k || Object.keys(st).length !== 1) {
+      throw new ServerError(
+        'FailedToParse',
+        'A pipeline stage specification object must contain exactly one field.',
+      );
+    }
+    if (UNSUPPORTED_STAGES.has(k)) throw unsupported(`The ${k} aggregation stage`);
+    const arg = st[k];
+    if (k === '$facet' && isPlainObject(arg)) {
+      out.push({
+        $facet: Object.fromEntries(Object.entries(arg).map(([f, p]) => [f, rewritePipeline(p as Doc[])])),
+      });
+    } else if (k === '$lookup' && isPlainObject(arg) && Array.isArray(arg.pipeline)) {
+      out.push({ $lookup: { ...arg, pipeline: rewritePipeline(arg.pipeline as Doc[]) } });
+    } else if (k === '$bucket' && isPlainObject(arg)) {
+      out.push(...rewriteBucket(arg));
+    } else out.push(st);
+  }
+  return out;
+}
+
+/** mingo puts values equal to a boundary in the lower bucket; mongod buckets are [lower, upper). */
+function rewriteBucket(spec: Doc): Doc[] {
+  const bounds = spec.boundaries;
+  if (!Array.isArray(bounds) || bounds.length < 2) {
+    throw new ServerError(
+      'BadValue',
+      "The $bucket 'boundaries' field must be an array of at least two values",
+    );
+  }
+  for (let i = 1; i < bounds.length; i++) {
+    if (compareValues(bounds[i - 1], bounds[i]) >= 0) {
+      throw new ServerError(
+        'BadValue',
+        "The 'boundaries' option to $bucket must be sorted in ascending order",
+      );
+    }
+  }
+  const branches = bounds.slice(0, -1).map((lo, i) => ({
+    case: { $and: [{ $gte: [spec.groupBy, lo] }, { $lt: [spec.groupBy, bounds[i + 1]] }] },
+    then: lo,
+  }));
+  const sw: Doc = { branches };
+  if (spec.default !== undefined) sw.default = spec.default;
+  const output = isPlainObject(spec.output) ? spec.output : { count: { $sum: 1 } };
+  return [{ $group: { _id: { $switch: sw }, ...output } }, { $sort: { _id: 1 } }];
+}
+
 function aggregateCmd(ctx: CommandContext, cmd: Doc, db: string): Buffer {
   checkFields(cmd, 'aggregate', ['pipeline', 'cursor', 'allowDiskUse', 'collation', 'hint', 'explain']);
   if (cmd.explain !== undefined) throw unsupported('explain');
@@ -603,16 +658,7 @@ function aggregateCmd(ctx: CommandContext, cmd: Doc, db: string): Buffer {
       'FailedToParse',
       "The 'cursor' option is required, except for aggregate with the explain argument",
     );
-  const pipeline = cmd.pipeline.map((s) => toView(s) as Doc);
-  for (const st of pipeline) {
-    const k = Object.keys(st)[0];
-    if (!k || Object.keys(st).length !== 1)
-      throw new ServerError(
-        'FailedToParse',
-        'A pipeline stage specification object must contain exactly one field.',
-      );
-    if (UNSUPPORTED_STAGES.has(k)) throw unsupported(`The ${k} aggregation stage`);
-  }
+  const pipeline = rewritePipeline(cmd.pipeline.map((s) => toView(s) as Doc));
   const coll = ctx.store.collection(db, name);
   // A leading $match runs through the index-aware matcher.
   let input: Doc[];

@@ -44,8 +44,10 @@ export class CursorManager {
   first(ns: string, docs: Buffer[], batchSize: number, singleBatch: boolean): { batch: Buffer[]; id: Long } {
     const batch = takeBatch(docs, 0, batchSize);
     if (singleBatch || batch.length >= docs.length) return { batch, id: Long.ZERO };
-    const id = Long.fromBigInt(randomBytes(8).readBigInt64LE(0) & 0x7fffffffffffffffn);
-    if (id.isZero()) return { batch, id: Long.ZERO };
+    // Bit 62 set: ids never fit a JS number, so clients that promote longs still send a Long back.
+    const id = Long.fromBigInt(
+      (randomBytes(8).readBigInt64LE(0) & 0x3fffffffffffffffn) | 0x4000000000000000n,
+    );
     this.open.set(id.toString(), { id, ns, docs, pos: batch.length, lastUsed: Date.now() });
     return { batch, id };
   }

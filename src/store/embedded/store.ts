@@ -89,8 +89,8 @@ export class Store {
   // -- documents -----------------------------------------------------------
 
   /** Inserts one stored-form document (raw BSON with _id first). */
-  insert(coll: Collection, raw: Buffer, view: Doc): Rec {
-    const rec = coll.insert(raw, view, hasWrappers(view));
+  insert(coll: Collection, raw: Buffer, view: Doc, special: boolean): Rec {
+    const rec = coll.insert(raw, view, special);
     this.persistence?.append(Op.Put, coll.ns, raw);
     return rec;
   }
