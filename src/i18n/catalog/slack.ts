@@ -1,4 +1,54 @@
 /** Messages of the slack surface, under the `slack.` prefix. zhCN must have every key of en. */
-export const en = {};
+export const en = {
+  truncated: '…and {{count}} more not shown.',
+  imageOmitted: 'Chart: {{title}} (charts are posted in channels, not in private replies).',
+  notInChannel: 'I can’t post in this channel yet. Invite me with `/invite @DealPulse` and try again.',
+  slowSubmit: 'This is taking longer than usual; I’ll send you the result here in a moment.',
+  formProblem: 'Please check the form: {{problem}}',
+  shortcutNoText: 'That message has no text to make a deal from.',
+  home: {
+    title: 'DealPulse',
+    myDeals: 'Your open deals',
+    noDeals: 'You have no open deals. Create one with `/deal new` or the button above.',
+    stageGroup: '*{{stage}}* · {{count}}',
+    stalled: 'Your stalled deals',
+    noStalled: 'Nothing stalled. Nice.',
+    overdue: 'Overdue next steps',
+    noOverdue: 'No overdue next steps.',
+    team: 'Team pipeline',
+    teamLine: '*{{stage}}*: {{count}} · {{amount}}',
+    teamTotal: 'Open deals: {{count}} · {{amount}} · stalled: {{stalled}}',
+    newDeal: 'New deal',
+    help: 'Help',
+    more: '…and {{count}} more: use `/deal list`.',
+    dealLine: '{{code}} {{name}}',
+    updated: 'Updated {{time}}',
+  },
+};
 
-export const zhCN: typeof en = {};
+export const zhCN: typeof en = {
+  truncated: '……另有 {{count}} 项未显示。',
+  imageOmitted: '图表：{{title}}（图表只发在频道里，不发在仅自己可见的回复中）。',
+  notInChannel: '我还不在这个频道，无法发消息。请用 `/invite @DealPulse` 邀请我后再试。',
+  slowSubmit: '处理时间比平时长，稍后我会把结果发在这里。',
+  formProblem: '请检查表单：{{problem}}',
+  shortcutNoText: '这条消息没有文字，无法据此创建商机。',
+  home: {
+    title: 'DealPulse',
+    myDeals: '我的进行中商机',
+    noDeals: '你还没有进行中的商机。用 `/deal new` 或上方按钮新建一个。',
+    stageGroup: '*{{stage}}* · {{count}}',
+    stalled: '我的停滞商机',
+    noStalled: '没有停滞的商机，很好。',
+    overdue: '已逾期的下一步',
+    noOverdue: '没有逾期的下一步。',
+    team: '团队销售漏斗',
+    teamLine: '*{{stage}}*：{{count}} · {{amount}}',
+    teamTotal: '进行中商机：{{count}} · {{amount}} · 停滞：{{stalled}}',
+    newDeal: '新建商机',
+    help: '帮助',
+    more: '……另有 {{count}} 个，请用 `/deal list` 查看。',
+    dealLine: '{{code}} {{name}}',
+    updated: '更新于 {{time}}',
+  },
+};
