@@ -1,4 +1,147 @@
 /** Messages of the jobs surface, under the `jobs.` prefix. zhCN must have every key of en. */
-export const en = {};
+export const en = {
+  alert: {
+    summary: 'Stalled: {{code}} {{name}}, {{days}} in {{stage}} (limit {{threshold}})',
+    header: 'Stalled deal: {{code}} {{name}}',
+    nudge:
+      '{{owner}}, this deal has been in {{stage}} for {{days}}, longer than the {{threshold}} the stage allows. Move it forward, set a next step or snooze it.',
+    owner: 'Owner',
+    stage: 'Stage',
+    inStage: 'Time in stage',
+    inStageValue: '{{days}} of {{threshold}}',
+    amount: 'Amount',
+    nextStep: 'Next step',
+    noNextStep: 'None set',
+    noAmount: 'Not set',
+    due: 'due {{date}}',
+    overdue: 'OVERDUE since {{date}}',
+    replyHint: 'Replies in this thread are saved as notes on the deal.',
+    button: {
+      advance: 'Advance',
+      next_step: 'Next step',
+      snooze_1d: 'Snooze 1 day',
+      snooze_3d: 'Snooze 3 days',
+      snooze_1w: 'Snooze 1 week',
+      lost: 'Mark lost',
+      note: 'Note',
+    },
+    overflow: {
+      summary: '{{count}} more stalled deals',
+      header: '{{count}} more stalled deals',
+      intro: 'Only the {{cap}} most valuable stalled deals got their own alert this time. Also stalled:',
+      item: '{{code}} {{name}}: {{days}} in {{stage}}, {{amount}}',
+    },
+    escalation:
+      '{{managers}}: {{code}} has now been in {{stage}} for {{days}}, past the escalation limit of {{limit}}. Can you help unblock it?',
+    escalationSummary: 'Escalated: {{code}} {{name}}',
+    resolved: {
+      moved: 'Moved to {{stage}} by {{who}}.',
+      won: 'Won by {{who}}. Congratulations!',
+      lost: 'Marked lost by {{who}}.',
+      snoozed: 'Snoozed until {{date}} by {{who}}.',
+    },
+    resolvedHeader: {
+      moved: 'Resolved: {{code}} {{name}} moved to {{stage}}',
+      won: 'Resolved: {{code}} {{name}} won',
+      lost: 'Resolved: {{code}} {{name}} lost',
+      snoozed: 'Snoozed: {{code}} {{name}} until {{date}}',
+    },
+  },
+  rule: {
+    header: 'Rule: {{rule}}',
+    proposal_stalled:
+      '{{deal}} has been in {{stage}} for {{days}} days. {{owner}} owns it: time for a manager to step in?',
+    kickoff_task: 'Kickoff: introduce the delivery team to the customer of {{deal}}',
+    default_notify: '{{deal}}: rule “{{rule}}” matched.',
+    task_created: 'Task for {{who}}, due {{date}}: {{text}}',
+    task_summary: 'Task created on {{deal}}',
+  },
+  task: {
+    reminder: '{{who}}, a task on {{deal}} is due ({{date}}): {{text}}',
+    reminderSummary: 'Task due on {{deal}}',
+  },
+  digest: {
+    summary: 'Pipeline review for {{period}}',
+    header: 'Pipeline review: {{period}}',
+    kpis: '{{open}} open deals worth {{value}}; {{stalled}} stalled.',
+    stalledTitle: 'Top stalled deals',
+    stalledItem: '{{code}} {{name}}: {{days}} in {{stage}} (limit {{threshold}}), {{amount}}',
+    noStalled: 'No stalled deals. Nice work.',
+    repsTitle: 'By rep',
+    repRow: '{{open}} open, {{value}}, {{stalled}} stalled',
+    thread: 'Discuss the review here: what will unblock the stalled deals this week?',
+  },
+};
 
-export const zhCN: typeof en = {};
+export const zhCN: typeof en = {
+  alert: {
+    summary: '停滞：{{code}} {{name}}，在{{stage}}阶段已 {{days}}（上限 {{threshold}}）',
+    header: '停滞商机：{{code}} {{name}}',
+    nudge:
+      '{{owner}}，该商机已在{{stage}}阶段停留 {{days}}，超过该阶段允许的 {{threshold}}。请推进、设置下一步或暂缓提醒。',
+    owner: '负责人',
+    stage: '阶段',
+    inStage: '阶段停留时间',
+    inStageValue: '{{days}} / {{threshold}}',
+    amount: '金额',
+    nextStep: '下一步',
+    noNextStep: '未设置',
+    noAmount: '未填写',
+    due: '截止 {{date}}',
+    overdue: '已逾期（截止 {{date}}）',
+    replyHint: '在此话题中回复的内容会保存为该商机的备注。',
+    button: {
+      advance: '推进',
+      next_step: '下一步',
+      snooze_1d: '暂缓 1 天',
+      snooze_3d: '暂缓 3 天',
+      snooze_1w: '暂缓 1 周',
+      lost: '标记为流失',
+      note: '备注',
+    },
+    overflow: {
+      summary: '另有 {{count}} 个停滞商机',
+      header: '另有 {{count}} 个停滞商机',
+      intro: '本次仅对金额最高的 {{cap}} 个停滞商机单独提醒。以下商机同样停滞：',
+      item: '{{code}} {{name}}：在{{stage}}阶段已 {{days}}，{{amount}}',
+    },
+    escalation:
+      '{{managers}}：{{code}} 已在{{stage}}阶段停留 {{days}}，超过升级上限 {{limit}}。能否协助推进？',
+    escalationSummary: '已升级：{{code}} {{name}}',
+    resolved: {
+      moved: '已由 {{who}} 推进到{{stage}}。',
+      won: '{{who}} 已赢单，恭喜！',
+      lost: '已由 {{who}} 标记为流失。',
+      snoozed: '已由 {{who}} 暂缓提醒至 {{date}}。',
+    },
+    resolvedHeader: {
+      moved: '已处理：{{code}} {{name}} 已推进到{{stage}}',
+      won: '已处理：{{code}} {{name}} 已赢单',
+      lost: '已处理：{{code}} {{name}} 已流失',
+      snoozed: '已暂缓：{{code}} {{name}} 至 {{date}}',
+    },
+  },
+  rule: {
+    header: '规则：{{rule}}',
+    proposal_stalled: '{{deal}} 已在{{stage}}阶段停留 {{days}} 天，负责人 {{owner}}。需要经理介入吗？',
+    kickoff_task: '启动会：为 {{deal}} 的客户引荐交付团队',
+    default_notify: '{{deal}}：规则“{{rule}}”已触发。',
+    task_created: '{{who}} 的任务，截止 {{date}}：{{text}}',
+    task_summary: '已在 {{deal}} 上创建任务',
+  },
+  task: {
+    reminder: '{{who}}，{{deal}} 上的任务已到期（{{date}}）：{{text}}',
+    reminderSummary: '{{deal}} 的任务已到期',
+  },
+  digest: {
+    summary: '{{period}} 商机管道复盘',
+    header: '商机管道复盘：{{period}}',
+    kpis: '在跟进商机 {{open}} 个，总额 {{value}}；停滞 {{stalled}} 个。',
+    stalledTitle: '停滞最久的商机',
+    stalledItem: '{{code}} {{name}}：在{{stage}}阶段已 {{days}}（上限 {{threshold}}），{{amount}}',
+    noStalled: '没有停滞的商机，干得好。',
+    repsTitle: '按销售',
+    repRow: '在跟进 {{open}} 个，{{value}}，停滞 {{stalled}} 个',
+    thread: '请在此话题中讨论本次复盘：本周如何推动停滞的商机？',
+  },
+};
