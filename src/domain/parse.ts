@@ -712,7 +712,12 @@ export type StageLike = {
  */
 export function resolveStage<S extends StageLike>(input: string, stages: readonly S[]): Result<S> {
   const q = squash(input);
-  if (q === '') return invalid('stage', input, 'text_empty');
+  if (q === '') {
+    // Only punctuation or symbols ("$", "🙂"): not a stage, rather than "empty".
+    return input.trim() === ''
+      ? invalid('stage', input, 'text_empty')
+      : invalid('stage', input, 'stage_unknown', { accepted: stages.map((s) => s.key).join(', ') });
+  }
   const names = stages.map((stage) => {
     const exact = [stage.key, stage.labels.en, stage.labels['zh-CN'], ...(stage.aliases ?? [])].map(squash);
     const words = stage.labels.en.split(/[\s/_-]+/u).filter(Boolean);
