@@ -15,7 +15,7 @@ import { isManager, type Ctx } from '../../usecases/context.js';
 import { listDeals } from '../../usecases/deals.js';
 import { HOME_HELP, HOME_NEW } from './actions/home-buttons.js';
 import { LIMITS } from './limits.js';
-import { escapeMrkdwn, renderMessage, type SlackBlock } from './render.js';
+import { renderMessage, type SlackBlock } from './render.js';
 
 /** Deals shown per section before "…and N more". */
 export const HOME_MAX_LINES = 15;
@@ -44,8 +44,14 @@ function section(ctx: Ctx, title: string, deals: Deal[], empty: string, withActi
   const out: RichBlock[] = [{ type: 'header', text: title }];
   if (!deals.length) return [...out, { type: 'context', text: [empty] }];
   out.push({ type: 'list', items: deals.slice(0, HOME_MAX_LINES).map((d) => dealLine(v, d)) });
-  if (deals.length > HOME_MAX_LINES) out.push({ type: 'context', text: [t(ctx.locale, 'slack.home.more', { count: deals.length - HOME_MAX_LINES })] });
-  if (withActions) for (const d of deals.slice(0, HOME_MAX_ACTION_ROWS)) out.push({ type: 'actions', actions: quickActions(ctx, d) });
+  if (deals.length > HOME_MAX_LINES)
+    out.push({
+      type: 'context',
+      text: [t(ctx.locale, 'slack.home.more', { count: deals.length - HOME_MAX_LINES })],
+    });
+  if (withActions)
+    for (const d of deals.slice(0, HOME_MAX_ACTION_ROWS))
+      out.push({ type: 'actions', actions: quickActions(ctx, d) });
   return out;
 }
 
@@ -70,20 +76,24 @@ export async function buildHome(ctx: Ctx): Promise<HomeView> {
     myBlocks.push({ type: 'text', text: [{ bold: stage.labels[L] }, ` · ${inStage.length}`] });
     if (lines.length) myBlocks.push({ type: 'list', items: lines.map((d) => dealLine(v, d)) });
   }
-  if (total > shown && deals.length) myBlocks.push({ type: 'context', text: [t(L, 'slack.home.more', { count: total - shown })] });
+  if (total > shown && deals.length)
+    myBlocks.push({ type: 'context', text: [t(L, 'slack.home.more', { count: total - shown })] });
 
   const stalled = deals.filter((d) => isStalled(d, s.stages, ctx.now));
   const overdue = deals.filter((d) => isNextStepOverdue(d, ctx.now));
 
   blocks.push(...myBlocks, { type: 'divider' });
-  blocks.push(...section(ctx, t(L, 'slack.home.stalled'), stalled, t(L, 'slack.home.noStalled'), true), { type: 'divider' });
+  blocks.push(...section(ctx, t(L, 'slack.home.stalled'), stalled, t(L, 'slack.home.noStalled'), true), {
+    type: 'divider',
+  });
   blocks.push(...section(ctx, t(L, 'slack.home.overdue'), overdue, t(L, 'slack.home.noOverdue'), true));
 
   if (isManager(ctx.actor.role)) {
     const all = await listDeals(ctx, { kind: 'all' }, 0, TEAM_SCAN);
     if (all.ok) {
       const team = all.value.deals;
-      const sum = (ds: Deal[]) => ds.filter((d) => d.currency === s.currency).reduce((a, d) => a + (d.amount ?? 0), 0);
+      const sum = (ds: Deal[]) =>
+        ds.filter((d) => d.currency === s.currency).reduce((a, d) => a + (d.amount ?? 0), 0);
       const money = (n: number) => formatMoney(n, s.currency, L, { compact: true });
       blocks.push({ type: 'divider' }, { type: 'header', text: t(L, 'slack.home.team') });
       blocks.push({
@@ -106,15 +116,27 @@ export async function buildHome(ctx: Ctx): Promise<HomeView> {
     }
   }
 
-  const { blocks: rendered } = renderMessage({ summary: t(L, 'slack.home.title'), blocks }, L, { maxBlocks: LIMITS.viewBlocks - 1 });
+  const { blocks: rendered } = renderMessage({ summary: t(L, 'slack.home.title'), blocks }, L, {
+    maxBlocks: LIMITS.viewBlocks - 1,
+  });
   // Quick actions that are not about one deal go right under the title.
   const top: SlackBlock = {
     type: 'actions',
     elements: [
-      { type: 'button', action_id: HOME_NEW, style: 'primary', text: { type: 'plain_text', text: t(L, 'slack.home.newDeal') }, value: 'new' },
-      { type: 'button', action_id: HOME_HELP, text: { type: 'plain_text', text: t(L, 'slack.home.help') }, value: 'help' },
+      {
+        type: 'button',
+        action_id: HOME_NEW,
+        style: 'primary',
+        text: { type: 'plain_text', text: t(L, 'slack.home.newDeal') },
+        value: 'new',
+      },
+      {
+        type: 'button',
+        action_id: HOME_HELP,
+        text: { type: 'plain_text', text: t(L, 'slack.home.help') },
+        value: 'help',
+      },
     ],
   };
-  void escapeMrkdwn;
   return { type: 'home', blocks: [rendered[0]!, top, ...rendered.slice(1)] };
 }

@@ -59,13 +59,23 @@ export interface StartSlackOptions {
 }
 
 /** Bot scopes the app asks for on install (keep in sync with manifests/slack.yaml). */
-export const BOT_SCOPES = ['commands', 'chat:write', 'users:read', 'channels:history', 'groups:history', 'files:write'];
+export const BOT_SCOPES = [
+  'commands',
+  'chat:write',
+  'users:read',
+  'channels:history',
+  'groups:history',
+  'files:write',
+];
 
 /** Bolt's logger on top of ours (pino redacts secrets); Bolt's debug chatter stays at debug. */
 function boltLogger(logger: Logger): BoltLogger {
   const child = logger.child({ component: 'slack' });
   let level = LogLevel.INFO;
-  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+  const text = (msg: unknown[]) =>
+    msg
+      .map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m)))
+      .join(' ');
   return {
     debug: (...msg: unknown[]) => child.debug(text(msg)),
     info: (...msg: unknown[]) => child.info(text(msg)),
@@ -79,11 +89,17 @@ function boltLogger(logger: Logger): BoltLogger {
   };
 }
 
-export async function startSlack(core: Core, config: SlackConfig, logger: Logger, opts: StartSlackOptions = {}): Promise<SlackHandle> {
+export async function startSlack(
+  core: Core,
+  config: SlackConfig,
+  logger: Logger,
+  opts: StartSlackOptions = {},
+): Promise<SlackHandle> {
   const oauth = Boolean(config.SLACK_CLIENT_ID);
   const mode: SlackMode = config.SLACK_APP_TOKEN ? 'socket' : 'http';
   if (!config.SLACK_BOT_TOKEN && !oauth) throw new Error('Slack needs SLACK_BOT_TOKEN or SLACK_CLIENT_ID');
-  if (mode === 'http' && !config.SLACK_SIGNING_SECRET) throw new Error('Slack HTTP mode needs SLACK_SIGNING_SECRET');
+  if (mode === 'http' && !config.SLACK_SIGNING_SECRET)
+    throw new Error('Slack HTTP mode needs SLACK_SIGNING_SECRET');
   const port = opts.port ?? config.PORT;
   const bLogger = boltLogger(logger);
   const clientOptions: webApi.WebClientOptions = {
@@ -91,7 +107,9 @@ export async function startSlack(core: Core, config: SlackConfig, logger: Logger
     ...(opts.retries !== undefined ? { retryConfig: { retries: opts.retries } } : {}),
     logger: bLogger,
   };
-  const installationStore: InstallationStore | undefined = oauth ? new MongoInstallationStore(core.conn) : undefined;
+  const installationStore: InstallationStore | undefined = oauth
+    ? new MongoInstallationStore(core.conn)
+    : undefined;
 
   const app = new App({
     logger: bLogger,
@@ -120,7 +138,11 @@ export async function startSlack(core: Core, config: SlackConfig, logger: Logger
   const clientFor = async (workspace: WorkspaceRecord): Promise<webApi.WebClient> => {
     if (!installationStore) return app.client;
     const teamId = workspace.externalId;
-    const installation = await installationStore.fetchInstallation({ teamId, enterpriseId: undefined, isEnterpriseInstall: false });
+    const installation = await installationStore.fetchInstallation({
+      teamId,
+      enterpriseId: undefined,
+      isEnterpriseInstall: false,
+    });
     const token = installation.bot?.token;
     if (!token) throw new Error(`no bot token for Slack team ${teamId}`);
     const cached = clients.get(teamId);
@@ -134,7 +156,11 @@ export async function startSlack(core: Core, config: SlackConfig, logger: Logger
 
   registerCommands(app, env);
   registerActions(app, env);
-  registerViews(app, env, opts.submitTimeBoxMs !== undefined ? { submitTimeBoxMs: opts.submitTimeBoxMs } : {});
+  registerViews(
+    app,
+    env,
+    opts.submitTimeBoxMs !== undefined ? { submitTimeBoxMs: opts.submitTimeBoxMs } : {},
+  );
   registerShortcuts(app, env);
   registerEvents(app, env, installationStore);
   app.error(async (err) => {

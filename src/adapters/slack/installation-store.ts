@@ -27,7 +27,11 @@ const schema = new Schema<InstallationDoc>(
 );
 
 /** Org-wide installs are keyed by the enterprise, the others by the team. */
-function keyOf(q: { isEnterpriseInstall?: boolean | undefined; enterpriseId?: string | undefined; teamId?: string | undefined }): string {
+function keyOf(q: {
+  isEnterpriseInstall?: boolean | undefined;
+  enterpriseId?: string | undefined;
+  teamId?: string | undefined;
+}): string {
   if (q.isEnterpriseInstall && q.enterpriseId) return `E:${q.enterpriseId}`;
   if (q.teamId) return `T:${q.teamId}`;
   throw new Error('installation query without team or enterprise id');
@@ -37,10 +41,14 @@ export class MongoInstallationStore implements InstallationStore {
   readonly model: Model<InstallationDoc>;
 
   constructor(conn: Connection) {
-    this.model = (conn.models.SlackInstallation as Model<InstallationDoc> | undefined) ?? conn.model<InstallationDoc>('SlackInstallation', schema);
+    this.model =
+      (conn.models.SlackInstallation as Model<InstallationDoc> | undefined) ??
+      conn.model<InstallationDoc>('SlackInstallation', schema);
   }
 
-  async storeInstallation<AuthVersion extends 'v1' | 'v2'>(installation: Installation<AuthVersion, boolean>): Promise<void> {
+  async storeInstallation<AuthVersion extends 'v1' | 'v2'>(
+    installation: Installation<AuthVersion, boolean>,
+  ): Promise<void> {
     const key = keyOf({
       isEnterpriseInstall: installation.isEnterpriseInstall,
       enterpriseId: installation.enterprise?.id,

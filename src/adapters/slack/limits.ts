@@ -52,7 +52,10 @@ export function validateSurface(kind: SurfaceKind, payload: Obj): string[] {
     check(len(payload.text) <= LIMITS.messageText, `text ${len(payload.text)} > ${LIMITS.messageText}`);
   if (kind !== 'message') {
     if (kind === 'modal') {
-      check(isObj(payload.title) && len(payload.title.text) <= LIMITS.viewTitle && len(payload.title.text) > 0, 'modal title');
+      check(
+        isObj(payload.title) && len(payload.title.text) <= LIMITS.viewTitle && len(payload.title.text) > 0,
+        'modal title',
+      );
       for (const b of ['submit', 'close'] as const)
         if (isObj(payload[b])) check(len((payload[b] as Obj).text) <= LIMITS.viewButton, `modal ${b} label`);
     }
@@ -95,7 +98,10 @@ function checkBlock(b: Obj, where: string, check: (c: boolean, w: string) => voi
     }
     case 'context': {
       const els = Array.isArray(b.elements) ? b.elements : [];
-      check(els.length > 0 && els.length <= LIMITS.contextElements, `${where}: ${els.length} context elements`);
+      check(
+        els.length > 0 && els.length <= LIMITS.contextElements,
+        `${where}: ${els.length} context elements`,
+      );
       els.forEach((e, j) => {
         if (isObj(e) && e.type === 'image') check(len(e.alt_text) <= LIMITS.altText, `${where}: alt_text`);
         else checkText(e, LIMITS.text, `${where} element ${j}`, check);
@@ -133,7 +139,8 @@ function checkBlock(b: Obj, where: string, check: (c: boolean, w: string) => voi
 
 function checkElement(e: Obj, where: string, check: (c: boolean, w: string) => void) {
   if (e.action_id !== undefined) check(len(e.action_id) <= LIMITS.actionId, `${where}: action_id too long`);
-  if (e.placeholder !== undefined) checkText(e.placeholder, LIMITS.placeholder, `${where} placeholder`, check);
+  if (e.placeholder !== undefined)
+    checkText(e.placeholder, LIMITS.placeholder, `${where} placeholder`, check);
   switch (e.type) {
     case 'button':
       checkText(e.text, LIMITS.buttonText, where, check);
@@ -144,7 +151,8 @@ function checkElement(e: Obj, where: string, check: (c: boolean, w: string) => v
     case 'checkboxes':
     case 'radio_buttons': {
       const opts = Array.isArray(e.options) ? e.options : [];
-      const max = e.type === 'checkboxes' || e.type === 'radio_buttons' ? LIMITS.checkboxOptions : LIMITS.options;
+      const max =
+        e.type === 'checkboxes' || e.type === 'radio_buttons' ? LIMITS.checkboxOptions : LIMITS.options;
       check(opts.length > 0 && opts.length <= max, `${where}: ${opts.length} options > ${max}`);
       opts.forEach((o, j) => {
         if (!isObj(o)) return;
@@ -154,12 +162,17 @@ function checkElement(e: Obj, where: string, check: (c: boolean, w: string) => v
       break;
     }
     case 'plain_text_input':
-      if (e.max_length !== undefined) check(Number(e.max_length) <= LIMITS.inputMaxLength, `${where}: max_length`);
+      if (e.max_length !== undefined)
+        check(Number(e.max_length) <= LIMITS.inputMaxLength, `${where}: max_length`);
       if (e.initial_value !== undefined)
-        check(len(e.initial_value) <= Number(e.max_length ?? LIMITS.inputMaxLength), `${where}: initial_value too long`);
+        check(
+          len(e.initial_value) <= Number(e.max_length ?? LIMITS.inputMaxLength),
+          `${where}: initial_value too long`,
+        );
       break;
     case 'datepicker':
-      if (e.initial_date !== undefined) check(/^\d{4}-\d{2}-\d{2}$/.test(String(e.initial_date)), `${where}: initial_date`);
+      if (e.initial_date !== undefined)
+        check(/^\d{4}-\d{2}-\d{2}$/.test(String(e.initial_date)), `${where}: initial_date`);
       break;
     case 'users_select':
       break;

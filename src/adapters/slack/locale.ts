@@ -3,9 +3,9 @@
  * briefly so a burst of clicks costs one API call.
  */
 import type { webApi } from '@slack/bolt';
+import type { Locale } from '../../domain/types.js';
 
 type WebClient = webApi.WebClient;
-import type { Locale } from '../../domain/types.js';
 
 export interface SlackUserInfo {
   /** en or zh-CN; undefined for other Slack languages (the workspace setting applies). */
@@ -48,7 +48,8 @@ export class LocaleCache {
       const u = res.user as UsersInfoUser | undefined;
       info = {
         locale: slackLocale(u?.locale),
-        displayName: u?.profile?.display_name || u?.real_name || u?.profile?.real_name || u?.name || undefined,
+        displayName:
+          u?.profile?.display_name || u?.real_name || u?.profile?.real_name || u?.name || undefined,
       };
     } catch {
       // Unknown user or a missing scope: fall back to the workspace language, and retry later.

@@ -39,14 +39,26 @@ export class SlackNotifier implements Notifier {
   }
 
   /** Replaces a posted message; new charts follow in its thread. */
-  async updateWith(client: WebClient, channel: string, ts: string, message: RichMessage, locale: Locale): Promise<void> {
+  async updateWith(
+    client: WebClient,
+    channel: string,
+    ts: string,
+    message: RichMessage,
+    locale: Locale,
+  ): Promise<void> {
     const { text, blocks, images } = renderMessage(message, locale, { uploadImages: true });
     await client.chat.update({ channel, ts, text, blocks });
     await this.upload(client, channel, ts, images);
   }
 
   /** Posts (or replies when `threadTs` is set) with a given client; charts follow in the thread. */
-  async postWith(client: WebClient, channel: string, message: RichMessage, locale: Locale, threadTs?: string): Promise<MessageRef> {
+  async postWith(
+    client: WebClient,
+    channel: string,
+    message: RichMessage,
+    locale: Locale,
+    threadTs?: string,
+  ): Promise<MessageRef> {
     const { text, blocks, images } = renderMessage(message, locale, { uploadImages: true });
     const res = await client.chat.postMessage({
       channel,
@@ -61,7 +73,12 @@ export class SlackNotifier implements Notifier {
     return ref;
   }
 
-  private async upload(client: WebClient, channel: string, threadTs: string, images: ChartImage[]): Promise<void> {
+  private async upload(
+    client: WebClient,
+    channel: string,
+    threadTs: string,
+    images: ChartImage[],
+  ): Promise<void> {
     for (const image of images) {
       try {
         await client.files.uploadV2({

@@ -6,7 +6,14 @@ import type { ChartImage } from '../../charts/types.js';
 import type { Locale } from '../../domain/types.js';
 import { t } from '../../i18n/index.js';
 import type { FormField, FormId, FormSpec } from '../../interactions/types.js';
-import { plain, type ActionKind, type RichAction, type RichBlock, type RichMessage, type RichText } from '../../presenters/rich.js';
+import {
+  plain,
+  type ActionKind,
+  type RichAction,
+  type RichBlock,
+  type RichMessage,
+  type RichText,
+} from '../../presenters/rich.js';
 import { LIMITS } from './limits.js';
 
 export interface SlackBlock {
@@ -75,14 +82,19 @@ export function mrkdwn(text: RichText): string {
       if ('bold' in seg) return wrap('*', seg.bold);
       if ('italic' in seg) return wrap('_', seg.italic);
       if ('code' in seg) return wrap('`', seg.code);
-      if ('mention' in seg) return USER_ID.test(seg.mention) ? `<@${seg.mention}>` : escapeMrkdwn(`@${seg.mention}`);
+      if ('mention' in seg)
+        return USER_ID.test(seg.mention) ? `<@${seg.mention}>` : escapeMrkdwn(`@${seg.mention}`);
       if (SAFE_URL.test(seg.link)) return `<${seg.link}|${escapeMrkdwn(seg.text).replace(/\|/g, '¦')}>`;
       return escapeMrkdwn(seg.text);
     })
     .join('');
 }
 
-const plainText = (s: string, max: number): PlainText => ({ type: 'plain_text', text: clip(s, max) || ' ', emoji: true });
+const plainText = (s: string, max: number): PlainText => ({
+  type: 'plain_text',
+  text: clip(s, max) || ' ',
+  emoji: true,
+});
 const mrkdwnText = (s: string, max: number = LIMITS.text) => ({ type: 'mrkdwn', text: clip(s, max) || ' ' });
 
 // ── messages ────────────────────────────────────────────────────────────────
@@ -153,18 +165,30 @@ function chunkLines(lines: string[], max: number): string[] {
   return chunks;
 }
 
-function renderBlock(b: RichBlock, locale: Locale, images: ChartImage[], inlineImages: boolean): SlackBlock[] {
+function renderBlock(
+  b: RichBlock,
+  locale: Locale,
+  images: ChartImage[],
+  inlineImages: boolean,
+): SlackBlock[] {
   switch (b.type) {
     case 'header':
       return [{ type: 'header', text: plainText(b.text, LIMITS.headerText) }];
     case 'text':
-      return chunkLines(mrkdwn(b.text).split('\n'), LIMITS.text).map((text) => ({ type: 'section', text: mrkdwnText(text) }));
+      return chunkLines(mrkdwn(b.text).split('\n'), LIMITS.text).map((text) => ({
+        type: 'section',
+        text: mrkdwnText(text),
+      }));
     case 'fields': {
       const fields = b.fields.map((f) =>
-        mrkdwnText(`*${escapeMrkdwn(f.label)}*\n${mrkdwn(f.value) || escapeMrkdwn(t(locale, 'ui.none'))}`, LIMITS.fieldText),
+        mrkdwnText(
+          `*${escapeMrkdwn(f.label)}*\n${mrkdwn(f.value) || escapeMrkdwn(t(locale, 'ui.none'))}`,
+          LIMITS.fieldText,
+        ),
       );
       const out: SlackBlock[] = [];
-      for (let i = 0; i < fields.length; i += LIMITS.fields) out.push({ type: 'section', fields: fields.slice(i, i + LIMITS.fields) });
+      for (let i = 0; i < fields.length; i += LIMITS.fields)
+        out.push({ type: 'section', fields: fields.slice(i, i + LIMITS.fields) });
       return out;
     }
     case 'list':
@@ -184,7 +208,9 @@ function renderBlock(b: RichBlock, locale: Locale, images: ChartImage[], inlineI
             mrkdwnText(
               inlineImages
                 ? escapeMrkdwn(b.image.altText)
-                : escapeMrkdwn(t(locale, 'slack.imageOmitted', { title: b.image.title })) + '\n' + escapeMrkdwn(b.image.altText),
+                : escapeMrkdwn(t(locale, 'slack.imageOmitted', { title: b.image.title })) +
+                    '\n' +
+                    escapeMrkdwn(b.image.altText),
             ),
           ],
         },
@@ -205,7 +231,10 @@ function capBlocks(blocks: SlackBlock[], max: number, locale: Locale): SlackBloc
   const dropped = blocks.length - head.length - tail.length;
   return [
     ...head,
-    { type: 'context', elements: [mrkdwnText(escapeMrkdwn(t(locale, 'slack.truncated', { count: dropped })))] },
+    {
+      type: 'context',
+      elements: [mrkdwnText(escapeMrkdwn(t(locale, 'slack.truncated', { count: dropped })))],
+    },
     ...tail,
   ];
 }
@@ -228,7 +257,9 @@ export function renderMessage(message: RichMessage, locale: Locale, opts: Render
 
 /** Plain text of a message for places that take no blocks. */
 export function messageText(message: RichMessage): string {
-  return plain(message.blocks.flatMap((b) => (b.type === 'text' || b.type === 'context' ? [b.text] : [])).flat());
+  return plain(
+    message.blocks.flatMap((b) => (b.type === 'text' || b.type === 'context' ? [b.text] : [])).flat(),
+  );
 }
 
 // ── forms → modals ──────────────────────────────────────────────────────────
@@ -267,10 +298,21 @@ function inputElement(f: FormField): SlackBlock {
     case 'select': {
       const options = (f.options ?? []).slice(0, LIMITS.options).map(option);
       const initial = options.find((o) => o.value === f.initial);
-      return { type: 'static_select', action_id: INPUT_ACTION_ID, options, ...(initial ? { initial_option: initial } : {}), ...placeholder };
+      return {
+        type: 'static_select',
+        action_id: INPUT_ACTION_ID,
+        options,
+        ...(initial ? { initial_option: initial } : {}),
+        ...placeholder,
+      };
     }
     case 'user':
-      return { type: 'users_select', action_id: INPUT_ACTION_ID, ...(f.initial ? { initial_user: f.initial } : {}), ...placeholder };
+      return {
+        type: 'users_select',
+        action_id: INPUT_ACTION_ID,
+        ...(f.initial ? { initial_user: f.initial } : {}),
+        ...placeholder,
+      };
     case 'date':
       return {
         type: 'datepicker',
@@ -280,7 +322,12 @@ function inputElement(f: FormField): SlackBlock {
       };
     case 'checklist': {
       const all = (f.options ?? []).slice(0, LIMITS.options).map(option);
-      const chosen = new Set((f.initial ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+      const chosen = new Set(
+        (f.initial ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
       const initial = all.filter((o) => chosen.has(o.value));
       const few = all.length <= LIMITS.checkboxOptions;
       return {
@@ -299,7 +346,7 @@ export function renderModal(form: FormSpec, locale: Locale, channel?: string): S
     chunkLines(mrkdwn(text).split('\n'), LIMITS.text).map((s) => ({ type: 'section', text: mrkdwnText(s) })),
   );
   const inputs: SlackBlock[] = form.fields
-    .filter((f) => f.kind !== 'select' && f.kind !== 'checklist' ? true : (f.options ?? []).length > 0)
+    .filter((f) => (f.kind !== 'select' && f.kind !== 'checklist' ? true : (f.options ?? []).length > 0))
     .map((f) => ({
       type: 'input',
       block_id: f.name.slice(0, LIMITS.blockId),
@@ -309,11 +356,15 @@ export function renderModal(form: FormSpec, locale: Locale, channel?: string): S
       element: inputElement(f),
     }));
   const room = LIMITS.viewBlocks - inputs.length;
-  const blocks = [...(intro.length > room ? capBlocks(intro, Math.max(1, room), locale) : intro), ...inputs].slice(0, LIMITS.viewBlocks);
+  const blocks = [
+    ...(intro.length > room ? capBlocks(intro, Math.max(1, room), locale) : intro),
+    ...inputs,
+  ].slice(0, LIMITS.viewBlocks);
   let meta: ModalMeta = { f: form.id, s: form.state, c: channel };
   if (JSON.stringify(meta).length > LIMITS.privateMetadata) meta = { f: form.id, s: form.state };
   const privateMetadata = JSON.stringify(meta);
-  if (privateMetadata.length > LIMITS.privateMetadata) throw new Error(`form state of ${form.id} exceeds private_metadata`);
+  if (privateMetadata.length > LIMITS.privateMetadata)
+    throw new Error(`form state of ${form.id} exceeds private_metadata`);
   return {
     type: 'modal',
     callback_id: `${FORM_CALLBACK_PREFIX}${form.id}`,
@@ -375,14 +426,18 @@ export function formValues(state: Record<string, Record<string, unknown>>): Reco
  * An error for `nextStep` lands on `nextStep.text`; errors for no field (`_form`)
  * land on the first input so the user sees them.
  */
-export function viewErrors(errors: Record<string, string>, viewBlocks: { type: string; block_id?: string }[]): Record<string, string> {
+export function viewErrors(
+  errors: Record<string, string>,
+  viewBlocks: { type: string; block_id?: string }[],
+): Record<string, string> {
   const inputs = viewBlocks.filter((b) => b.type === 'input' && b.block_id).map((b) => b.block_id!);
   const out: Record<string, string> = {};
   const add = (id: string, msg: string) => {
     out[id] = clip(out[id] ? `${out[id]} ${msg}` : msg, LIMITS.text);
   };
   for (const [field, msg] of Object.entries(errors)) {
-    const target = inputs.find((id) => id === field) ?? inputs.find((id) => id.startsWith(`${field}.`)) ?? inputs[0];
+    const target =
+      inputs.find((id) => id === field) ?? inputs.find((id) => id.startsWith(`${field}.`)) ?? inputs[0];
     if (target) add(target, msg);
   }
   return out;

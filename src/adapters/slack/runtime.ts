@@ -14,7 +14,7 @@ import { enterWorkspace, type Ctx } from '../../usecases/context.js';
 import { rememberThread } from '../../usecases/deals.js';
 import type { LocaleCache } from './locale.js';
 import type { SlackNotifier } from './notifier.js';
-import { escapeMrkdwn, renderMessage, renderModal } from './render.js';
+import { renderMessage, renderModal } from './render.js';
 
 type WebClient = webApi.WebClient;
 
@@ -84,7 +84,12 @@ function slackErrorCode(err: unknown): string | undefined {
 }
 
 /** Shows a message only to the user: via response_url, an ephemeral message, or their DM with the bot. */
-export async function sendEphemeral(surface: Surface, message: RichMessage, locale: Locale, replaceOriginal = false): Promise<void> {
+export async function sendEphemeral(
+  surface: Surface,
+  message: RichMessage,
+  locale: Locale,
+  replaceOriginal = false,
+): Promise<void> {
   const { text, blocks } = renderMessage(message, locale);
   if (surface.respond) {
     await surface.respond({ response_type: 'ephemeral', replace_original: replaceOriginal, text, blocks });
@@ -92,17 +97,34 @@ export async function sendEphemeral(surface: Surface, message: RichMessage, loca
   }
   if (surface.channel) {
     try {
-      await surface.client.chat.postEphemeral({ channel: surface.channel, user: surface.userId, text, blocks });
+      await surface.client.chat.postEphemeral({
+        channel: surface.channel,
+        user: surface.userId,
+        text,
+        blocks,
+      });
       return;
     } catch {
       // The bot is not in that channel: fall through to the DM.
     }
   }
-  await surface.client.chat.postMessage({ channel: surface.userId, text, blocks, unfurl_links: false, unfurl_media: false });
+  await surface.client.chat.postMessage({
+    channel: surface.userId,
+    text,
+    blocks,
+    unfurl_links: false,
+    unfurl_media: false,
+  });
 }
 
 /** Renders an Outcome where the user acted. */
-export async function deliver(env: SlackEnv, ctx: Ctx, surface: Surface, outcome: Outcome, opts: { replaceOriginal?: boolean } = {}): Promise<void> {
+export async function deliver(
+  env: SlackEnv,
+  ctx: Ctx,
+  surface: Surface,
+  outcome: Outcome,
+  opts: { replaceOriginal?: boolean } = {},
+): Promise<void> {
   if (outcome.kind === 'form') {
     const view = renderModal(outcome.form, ctx.locale, surface.channel);
     if (!surface.triggerId) throw new Error('a form needs a trigger_id');
@@ -138,7 +160,10 @@ export async function deliverMessage(
     // Still show the result to the user, with how to fix it.
     await sendEphemeral(
       surface,
-      { summary: message.summary, blocks: [...message.blocks, { type: 'context', text: [t(ctx.locale, 'slack.notInChannel')] }] },
+      {
+        summary: message.summary,
+        blocks: [...message.blocks, { type: 'context', text: [t(ctx.locale, 'slack.notInChannel')] }],
+      },
       ctx.locale,
     );
   }
@@ -174,4 +199,3 @@ export function notice(text: string): RichMessage {
   return { summary: text, blocks: [{ type: 'text', text: [text] }] };
 }
 
-export { escapeMrkdwn };

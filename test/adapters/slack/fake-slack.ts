@@ -14,6 +14,8 @@ export interface ApiCall {
   method: string;
   args: Json;
   token: string | undefined;
+  /** What the fake answered. */
+  result?: Json;
 }
 
 export interface ResponseUrlCall {
@@ -150,7 +152,10 @@ export class FakeSlack {
     const raw = await readBody(req);
     const path = (req.url ?? '').split('?')[0]!;
     if (path.startsWith('/response/')) {
-      this.responses.push({ id: path.slice('/response/'.length), body: JSON.parse(raw.toString('utf8')) as Json });
+      this.responses.push({
+        id: path.slice('/response/'.length),
+        body: JSON.parse(raw.toString('utf8')) as Json,
+      });
       this.notify();
       return { status: 200, body: { ok: true } };
     }
@@ -174,6 +179,7 @@ export class FakeSlack {
     this.calls.push(call);
     const custom = this.handlers.get(method);
     const body = custom ? await custom(args, call) : this.answer(method, args);
+    call.result = body;
     this.notify();
     return { status: 200, body };
   }
@@ -182,7 +188,15 @@ export class FakeSlack {
   private answer(method: string, args: Json): Json {
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'dealpulse', team_id: this.teamId, user_id: this.botUserId, bot_id: this.botId };
+        return {
+          ok: true,
+          url: 'https://fake.slack.com/',
+          team: 'Fake',
+          user: 'dealpulse',
+          team_id: this.teamId,
+          user_id: this.botUserId,
+          bot_id: this.botId,
+        };
       case 'chat.postMessage': {
         const channel = String(args.channel);
         if (this.notInChannel.has(channel)) return { ok: false, error: 'not_in_channel' };
@@ -195,12 +209,19 @@ export class FakeSlack {
       case 'chat.update':
         return { ok: true, channel: args.channel, ts: args.ts, text: args.text };
       case 'chat.getPermalink':
-        return { ok: true, channel: args.channel, permalink: `https://fake.slack.com/archives/${String(args.channel)}/p${String(args.message_ts).replace('.', '')}` };
+        return {
+          ok: true,
+          channel: args.channel,
+          permalink: `https://fake.slack.com/archives/${String(args.channel)}/p${String(args.message_ts).replace('.', '')}`,
+        };
       case 'views.open':
       case 'views.update':
       case 'views.push':
       case 'views.publish':
-        return { ok: true, view: { id: `V${randomBytes(4).toString('hex').toUpperCase()}`, ...(args.view as Json) } };
+        return {
+          ok: true,
+          view: { id: `V${randomBytes(4).toString('hex').toUpperCase()}`, ...(args.view as Json) },
+        };
       case 'users.info': {
         const id = String(args.user);
         const u = this.users.get(id);
@@ -240,7 +261,9 @@ export class FakeSlack {
           is_enterprise_install: false,
         };
       case 'apps.connections.open':
-        return this.wss ? { ok: true, url: `${this.url.replace('http', 'ws')}/socket` } : { ok: false, error: 'not_allowed' };
+        return this.wss
+          ? { ok: true, url: `${this.url.replace('http', 'ws')}/socket` }
+          : { ok: false, error: 'not_allowed' };
       default:
         return { ok: false, error: 'unknown_method' };
     }
@@ -268,7 +291,11 @@ export class FakeSlack {
   }
 
   /** Sends an envelope and resolves with the client's ack payload. */
-  sendEnvelope(type: 'slash_commands' | 'interactive' | 'events_api', payload: Json, retryAttempt = 0): Promise<Json | undefined> {
+  sendEnvelope(
+    type: 'slash_commands' | 'interactive' | 'events_api',
+    payload: Json,
+    retryAttempt = 0,
+  ): Promise<Json | undefined> {
     const id = randomBytes(8).toString('hex');
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no socket ack')), 5000);
@@ -277,7 +304,14 @@ export class FakeSlack {
         resolve(p);
       });
       this.socket!.send(
-        JSON.stringify({ envelope_id: id, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: retryAttempt, retry_reason: '' }),
+        JSON.stringify({
+          envelope_id: id,
+          type,
+          payload,
+          accepts_response_payload: type !== 'events_api',
+          retry_attempt: retryAttempt,
+          retry_reason: '',
+        }),
       );
     });
   }
@@ -388,7 +422,14 @@ export class SlackClientSim {
       type: 'event_callback',
       event_id: opts.eventId ?? this.id('Ev'),
       event_time: Math.floor(Date.now() / 1000),
-      authorizations: [{ team_id: opts.team ?? this.fake.teamId, user_id: this.fake.botUserId, is_bot: true, is_enterprise_install: false }],
+      authorizations: [
+        {
+          team_id: opts.team ?? this.fake.teamId,
+          user_id: this.fake.botUserId,
+          is_bot: true,
+          is_enterprise_install: false,
+        },
+      ],
     });
     return sendSigned(this.baseUrl, this.secret, body, 'application/json', opts);
   }
@@ -404,19 +445,38 @@ export class SlackClientSim {
       user: { id: who.user, username: who.user.toLowerCase(), team_id: who.team ?? this.fake.teamId },
       api_app_id: 'A1',
       token: 'legacy',
-      container: { type: 'message', message_ts: '1700000000.000100', channel_id: who.channel ?? 'C1', is_ephemeral: false },
+      container: {
+        type: 'message',
+        message_ts: '1700000000.000100',
+        channel_id: who.channel ?? 'C1',
+        is_ephemeral: false,
+      },
       trigger_id: this.id('trig'),
       team: { id: who.team ?? this.fake.teamId, domain: 'fake' },
       channel: { id: who.channel ?? 'C1', name: 'sales' },
       message: { type: 'message', ts: '1700000000.000100', text: 'card', blocks: [] },
       response_url: this.fake.responseUrl(),
-      actions: [{ type: 'button', block_id: 'b1', action_id: action.action_id, value: action.value, text: { type: 'plain_text', text: 'x' }, action_ts: '1700000001.000200' }],
+      actions: [
+        {
+          type: 'button',
+          block_id: 'b1',
+          action_id: action.action_id,
+          value: action.value,
+          text: { type: 'plain_text', text: 'x' },
+          action_ts: '1700000001.000200',
+        },
+      ],
       ...extra,
     });
   }
 
   /** Submits a modal the bot opened: `view` as sent to views.open, `values` as field name → state entry. */
-  viewSubmission(who: { user: string; team?: string }, view: Json, state: Record<string, Json>, viewId = this.id('V')): Promise<SignedResponse> {
+  viewSubmission(
+    who: { user: string; team?: string },
+    view: Json,
+    state: Record<string, Json>,
+    viewId = this.id('V'),
+  ): Promise<SignedResponse> {
     const values: Record<string, Json> = {};
     for (const [block, v] of Object.entries(state)) values[block] = { v };
     return this.interactive({
@@ -444,8 +504,14 @@ export class SlackClientSim {
 /** State entries for `viewSubmission`, shaped like Slack's. */
 export const input = {
   text: (value: string): Json => ({ type: 'plain_text_input', value }),
-  select: (value: string | null): Json => ({ type: 'static_select', selected_option: value === null ? null : { value, text: { type: 'plain_text', text: value } } }),
+  select: (value: string | null): Json => ({
+    type: 'static_select',
+    selected_option: value === null ? null : { value, text: { type: 'plain_text', text: value } },
+  }),
   user: (id: string | null): Json => ({ type: 'users_select', selected_user: id }),
   date: (d: string | null): Json => ({ type: 'datepicker', selected_date: d }),
-  checks: (values: string[]): Json => ({ type: 'checkboxes', selected_options: values.map((v) => ({ value: v, text: { type: 'plain_text', text: v } })) }),
+  checks: (values: string[]): Json => ({
+    type: 'checkboxes',
+    selected_options: values.map((v) => ({ value: v, text: { type: 'plain_text', text: v } })),
+  }),
 };

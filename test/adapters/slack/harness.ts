@@ -19,7 +19,13 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { config?: Partial<SlackConfig>; now?: () => Date; logger?: Logger; submitTimeBoxMs?: number; db?: string } = {},
+  opts: {
+    config?: Partial<SlackConfig>;
+    now?: () => Date;
+    logger?: Logger;
+    submitTimeBoxMs?: number;
+    db?: string;
+  } = {},
 ): Promise<Harness> {
   const fake = await new FakeSlack().start();
   const config = configSchema.parse({ DEFAULT_LOCALE: 'en' });
@@ -69,7 +75,8 @@ export function limitProblems(fake: FakeSlack): string[] {
     for (const p of validateSurface(kind, payload)) problems.push(`${where}: ${p}`);
   };
   fake.calls.forEach((c: ApiCall, i) => {
-    if (['chat.postMessage', 'chat.postEphemeral', 'chat.update'].includes(c.method)) check(`${c.method}#${i}`, 'message', c.args);
+    if (['chat.postMessage', 'chat.postEphemeral', 'chat.update'].includes(c.method))
+      check(`${c.method}#${i}`, 'message', c.args);
     if (['views.open', 'views.push', 'views.update', 'views.publish'].includes(c.method)) {
       const v = c.args.view as Record<string, unknown>;
       check(`${c.method}#${i}`, v.type === 'home' ? 'home' : 'modal', v);

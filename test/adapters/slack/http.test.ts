@@ -23,21 +23,36 @@ describe('Slack HTTP receiver', () => {
   });
 
   it('rejects a bad signature with 401 and does nothing', async () => {
-    const body = new URLSearchParams({ command: '/deal', text: 'new Acme 50k', user_id: 'UREP1', team_id: 'T1' }).toString();
-    const res = await sendSigned(h.baseUrl, SECRET, body, 'application/x-www-form-urlencoded', { signature: 'v0=deadbeef' });
+    const body = new URLSearchParams({
+      command: '/deal',
+      text: 'new Acme 50k',
+      user_id: 'UREP1',
+      team_id: 'T1',
+    }).toString();
+    const res = await sendSigned(h.baseUrl, SECRET, body, 'application/x-www-form-urlencoded', {
+      signature: 'v0=deadbeef',
+    });
     expect(res.status).toBe(401);
     expect(h.fake.calls.filter((c) => c.method !== 'auth.test')).toEqual([]);
   });
 
   it('rejects a request signed with another secret', async () => {
-    const res = await sendSigned(h.baseUrl, 'other-secret', JSON.stringify({ type: 'url_verification', challenge: 'x' }), 'application/json');
+    const res = await sendSigned(
+      h.baseUrl,
+      'other-secret',
+      JSON.stringify({ type: 'url_verification', challenge: 'x' }),
+      'application/json',
+    );
     expect(res.status).toBe(401);
   });
 
   it('rejects a stale timestamp (replay) with 401 even when correctly signed', async () => {
     const ts = Math.floor(Date.now() / 1000) - 6 * 60;
     const body = JSON.stringify({ type: 'url_verification', challenge: 'old' });
-    const res = await sendSigned(h.baseUrl, SECRET, body, 'application/json', { ts, signature: sign(SECRET, ts, body) });
+    const res = await sendSigned(h.baseUrl, SECRET, body, 'application/json', {
+      ts,
+      signature: sign(SECRET, ts, body),
+    });
     expect(res.status).toBe(401);
   });
 

@@ -22,34 +22,39 @@ interface ThreadMessage {
 const HUMAN_SUBTYPES = new Set([undefined, 'thread_broadcast', 'file_share']);
 
 export const register = (app: App, env: SlackEnv): void => {
-  app.event('message', async ({ event, body, client, context }: SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs) => {
-    const m = event as unknown as ThreadMessage;
-    if (!m.thread_ts || m.thread_ts === m.ts || !m.user || m.bot_id || !HUMAN_SUBTYPES.has(m.subtype)) return;
-    if (m.user === context.botUserId) return;
-    const text = unescapeMrkdwn(m.text ?? '').trim();
-    if (!text) return;
-    const teamId = context.teamId ?? (body as { team_id?: string }).team_id;
-    if (!teamId) return;
-    try {
-      const ctx = await slackContext(env, client, { teamId, userId: m.user });
-      let permalink: string | undefined;
+  app.event(
+    'message',
+    async ({ event, body, client, context }: SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs) => {
+      const m = event as unknown as ThreadMessage;
+      if (!m.thread_ts || m.thread_ts === m.ts || !m.user || m.bot_id || !HUMAN_SUBTYPES.has(m.subtype))
+        return;
+      if (m.user === context.botUserId) return;
+      const text = unescapeMrkdwn(m.text ?? '').trim();
+      if (!text) return;
+      const teamId = context.teamId ?? (body as { team_id?: string }).team_id;
+      if (!teamId) return;
       try {
-        const p = await client.chat.getPermalink({ channel: m.channel, message_ts: m.ts });
-        permalink = p.permalink;
-      } catch {
-        permalink = undefined;
+        const ctx = await slackContext(env, client, { teamId, userId: m.user });
+        let permalink: string | undefined;
+        try {
+          const p = await client.chat.getPermalink({ channel: m.channel, message_ts: m.ts });
+          permalink = p.permalink;
+        } catch {
+          permalink = undefined;
+        }
+        const r = await noteFromThreadReply(ctx, {
+          channel: m.channel,
+          rootId: m.thread_ts,
+          messageId: m.ts,
+          text,
+          ...(permalink ? { permalink } : {}),
+        });
+        if (!r.ok)
+          env.logger.info({ error: r.error, channel: m.channel }, 'thread reply not saved as a note');
+      } catch (err) {
+        // Events have no one to answer; the error is logged and Slack's retry will find the same key.
+        env.logger.error({ err, channel: m.channel }, 'thread reply handling failed');
       }
-      const r = await noteFromThreadReply(ctx, {
-        channel: m.channel,
-        rootId: m.thread_ts,
-        messageId: m.ts,
-        text,
-        ...(permalink ? { permalink } : {}),
-      });
-      if (!r.ok) env.logger.info({ error: r.error, channel: m.channel }, 'thread reply not saved as a note');
-    } catch (err) {
-      // Events have no one to answer; the error is logged and Slack's retry will find the same key.
-      env.logger.error({ err, channel: m.channel }, 'thread reply handling failed');
-    }
-  });
+    },
+  );
 };

@@ -4,7 +4,11 @@ import type { SlackEnv } from '../runtime.js';
 
 export const register = (app: App, env: SlackEnv, store: InstallationStore | undefined): void => {
   if (!store?.deleteInstallation) return;
-  const remove = async (teamId: string | undefined, enterpriseId: string | undefined, isEnterpriseInstall: boolean) => {
+  const remove = async (
+    teamId: string | undefined,
+    enterpriseId: string | undefined,
+    isEnterpriseInstall: boolean,
+  ) => {
     try {
       await store.deleteInstallation!({ teamId, enterpriseId, isEnterpriseInstall });
       env.logger.info({ teamId, enterpriseId }, 'Slack installation removed');
@@ -16,6 +20,7 @@ export const register = (app: App, env: SlackEnv, store: InstallationStore | und
     await remove(context.teamId, context.enterpriseId, Boolean(context.isEnterpriseInstall));
   });
   app.event('tokens_revoked', async ({ event, context }) => {
-    if (event.tokens.bot?.length) await remove(context.teamId, context.enterpriseId, Boolean(context.isEnterpriseInstall));
+    if (event.tokens.bot?.length)
+      await remove(context.teamId, context.enterpriseId, Boolean(context.isEnterpriseInstall));
   });
 };

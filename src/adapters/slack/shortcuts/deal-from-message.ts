@@ -4,14 +4,29 @@ import { t } from '../../../i18n/index.js';
 import { newDealForm } from '../../../interactions/forms.js';
 import type { Ctx } from '../../../usecases/context.js';
 import { LIMITS } from '../../../usecases/deals.js';
-import { commandText, deliver, guarded, notice, sendEphemeral, slackContext, teamOf, type SlackEnv, type Surface } from '../runtime.js';
+import {
+  commandText,
+  deliver,
+  guarded,
+  notice,
+  sendEphemeral,
+  slackContext,
+  teamOf,
+  type SlackEnv,
+  type Surface,
+} from '../runtime.js';
 
 export const CALLBACK_ID = 'dp_deal_from_message';
 
 export const register = (app: App, env: SlackEnv): void => {
   app.shortcut<MessageShortcut>(
     { type: 'message_action', callback_id: CALLBACK_ID },
-    async ({ ack, shortcut, client, respond }: SlackShortcutMiddlewareArgs<MessageShortcut> & AllMiddlewareArgs) => {
+    async ({
+      ack,
+      shortcut,
+      client,
+      respond,
+    }: SlackShortcutMiddlewareArgs<MessageShortcut> & AllMiddlewareArgs) => {
       await ack();
       const surface: Surface = {
         client,

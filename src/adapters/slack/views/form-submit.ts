@@ -9,7 +9,16 @@ import { submitForm } from '../../../interactions/index.js';
 import type { SubmitOutcome } from '../../../interactions/types.js';
 import type { Ctx } from '../../../usecases/context.js';
 import { FORM_CALLBACK_PREFIX, formValues, parseModalMeta, viewErrors } from '../render.js';
-import { deliverMessage, guarded, notice, sendEphemeral, slackContext, teamOf, type SlackEnv, type Surface } from '../runtime.js';
+import {
+  deliverMessage,
+  guarded,
+  notice,
+  sendEphemeral,
+  slackContext,
+  teamOf,
+  type SlackEnv,
+  type Surface,
+} from '../runtime.js';
 
 /** Slack closes the request after 3 s; answer well before. */
 export const SUBMIT_TIME_BOX_MS = 2200;
@@ -17,45 +26,65 @@ export const SUBMIT_TIME_BOX_MS = 2200;
 type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 export const register = (app: App, env: SlackEnv, timeBoxMs = SUBMIT_TIME_BOX_MS): void => {
-  app.view<ViewSubmitAction>({ type: 'view_submission', callback_id: new RegExp(`^${FORM_CALLBACK_PREFIX}`) }, async ({ ack, body, view, client }: Args) => {
-    const meta = parseModalMeta(view.private_metadata);
-    const teamId = teamOf(body as unknown as Record<string, unknown>, view.team_id);
-    if (!meta || !teamId) {
-      await ack();
-      return;
-    }
-    const surface: Surface = { client, userId: body.user.id, channel: meta.c };
-    const ref: { ctx?: Ctx } = {};
-    const work = (async (): Promise<SubmitOutcome> => {
-      const ctx = (ref.ctx = await slackContext(env, client, { teamId, userId: body.user.id }));
-      return submitForm(ctx, meta.f, meta.s, formValues(view.state.values as Record<string, Record<string, unknown>>), {
-        requestKey: `slack:view:${view.id}`,
+  app.view<ViewSubmitAction>(
+    { type: 'view_submission', callback_id: new RegExp(`^${FORM_CALLBACK_PREFIX}`) },
+    async ({ ack, body, view, client }: Args) => {
+      const meta = parseModalMeta(view.private_metadata);
+      const teamId = teamOf(body as unknown as Record<string, unknown>, view.team_id);
+      if (!meta || !teamId) {
+        await ack();
+        return;
+      }
+      const surface: Surface = { client, userId: body.user.id, channel: meta.c };
+      const ref: { ctx?: Ctx } = {};
+      const work = (async (): Promise<SubmitOutcome> => {
+        const ctx = (ref.ctx = await slackContext(env, client, { teamId, userId: body.user.id }));
+        return submitForm(
+          ctx,
+          meta.f,
+          meta.s,
+          formValues(view.state.values as Record<string, Record<string, unknown>>),
+          {
+            requestKey: `slack:view:${view.id}`,
+          },
+        );
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), timeBoxMs);
       });
-    })();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), timeBoxMs);
-    });
-    const first = await Promise.race([work.then((o) => ({ o }), (err: unknown) => ({ err })), timedOut]);
-    clearTimeout(timer);
-    if (first !== 'late' && 'o' in first && first.o.kind === 'errors') {
-      const errors = viewErrors(first.o.errors, view.blocks as { type: string; block_id?: string }[]);
-      if (Object.keys(errors).length) {
-        await ack({ response_action: 'errors', errors });
-        return;
+      const first = await Promise.race([
+        work.then(
+          (o) => ({ o }),
+          (err: unknown) => ({ err }),
+        ),
+        timedOut,
+      ]);
+      clearTimeout(timer);
+      if (first !== 'late' && 'o' in first && first.o.kind === 'errors') {
+        const errors = viewErrors(first.o.errors, view.blocks as { type: string; block_id?: string }[]);
+        if (Object.keys(errors).length) {
+          await ack({ response_action: 'errors', errors });
+          return;
+        }
       }
-    }
-    await ack();
-    await guarded(env, surface, ref, view.callback_id, async () => {
-      if (first === 'late') await sendEphemeral(surface, notice(t(ref.ctx?.locale ?? env.core.deps.defaults.locale, 'slack.slowSubmit')), ref.ctx?.locale ?? 'en');
-      const outcome = first !== 'late' && 'o' in first ? first.o : await work;
-      const ctx = ref.ctx!;
-      if (outcome.kind === 'errors') {
-        const problem = Object.values(outcome.errors).join(' ');
-        await sendEphemeral(surface, notice(t(ctx.locale, 'slack.formProblem', { problem })), ctx.locale);
-        return;
-      }
-      await deliverMessage(env, ctx, surface, outcome.message, outcome.visibility, outcome.dealId);
-    });
-  });
+      await ack();
+      await guarded(env, surface, ref, view.callback_id, async () => {
+        if (first === 'late')
+          await sendEphemeral(
+            surface,
+            notice(t(ref.ctx?.locale ?? env.core.deps.defaults.locale, 'slack.slowSubmit')),
+            ref.ctx?.locale ?? 'en',
+          );
+        const outcome = first !== 'late' && 'o' in first ? first.o : await work;
+        const ctx = ref.ctx!;
+        if (outcome.kind === 'errors') {
+          const problem = Object.values(outcome.errors).join(' ');
+          await sendEphemeral(surface, notice(t(ctx.locale, 'slack.formProblem', { problem })), ctx.locale);
+          return;
+        }
+        await deliverMessage(env, ctx, surface, outcome.message, outcome.visibility, outcome.dealId);
+      });
+    },
+  );
 };
