@@ -144,14 +144,29 @@ export function jobsModels(conn: Connection): JobsModels {
   return m;
 }
 
-export async function ensureJobsIndexes(conn: Connection): Promise<void> {
-  const m = jobsModels(conn);
-  await Promise.all([
-    m.Alert.createIndexes(),
-    m.Digest.createIndexes(),
-    m.RuleFiring.createIndexes(),
-    m.WebhookDelivery.createIndexes(),
-  ]);
+const indexed = new WeakMap<Connection, Promise<void>>();
+
+/** Creates the unique indexes the claims rely on (once per connection). */
+export function ensureJobsIndexes(conn: Connection): Promise<void> {
+  let p = indexed.get(conn);
+  if (!p) {
+    const m = jobsModels(conn);
+    p = Promise.all([
+      m.Alert.createIndexes(),
+      m.Digest.createIndexes(),
+      m.RuleFiring.createIndexes(),
+      m.WebhookDelivery.createIndexes(),
+    ]).then(() => undefined);
+    p.catch(() => indexed.delete(conn));
+    indexed.set(conn, p);
+  }
+  return p;
+}
+
+/** The models, once their indexes exist: every claim goes through this. */
+export async function readyJobsModels(conn: Connection): Promise<JobsModels> {
+  await ensureJobsIndexes(conn);
+  return jobsModels(conn);
 }
 
 export const isDuplicateKey = (err: unknown): boolean =>

@@ -20,7 +20,7 @@ import {
   type Resolution,
 } from '../presenters/alerts.js';
 import type { RichMessage } from '../presenters/rich.js';
-import { jobsModels, type AlertDoc } from '../store/jobs-models.js';
+import { readyJobsModels, type AlertDoc } from '../store/jobs-models.js';
 import type { WorkspaceRecord } from '../store/repo.js';
 import { systemContext, type AppDeps, type Ctx } from './context.js';
 import { rememberThread, stalledCutoffs } from './deals.js';
@@ -68,7 +68,7 @@ async function currentAlerts(
   workspaceId: string,
   deals: readonly Deal[],
 ): Promise<Map<string, AlertState>> {
-  const { Alert } = jobsModels(env.conn);
+  const { Alert } = await readyJobsModels(env.conn);
   const out = new Map<string, AlertState>();
   if (deals.length === 0) return out;
   const docs = await Alert.find(
@@ -96,7 +96,7 @@ async function currentAlerts(
 async function claim(env: JobEnv, docs: AlertDoc[]): Promise<Set<string>> {
   const won = new Set<string>();
   if (docs.length === 0) return won;
-  const { Alert } = jobsModels(env.conn);
+  const { Alert } = await readyJobsModels(env.conn);
   const failed = new Set<number>();
   try {
     await Alert.collection.insertMany(docs, { ordered: false });
@@ -157,7 +157,7 @@ export async function scanWorkspace(env: JobEnv, workspace: WorkspaceRecord): Pr
       claims.push({ ...base, dealId: d.id, episode: stallEpisode(d), summarised: true });
   }
   const won = await claim(env, claims);
-  const { Alert } = jobsModels(env.conn);
+  const { Alert } = await readyJobsModels(env.conn);
   const posted: { dealId: string; episode: string; ref: MessageRef }[] = [];
   const released: { dealId: string; episode: string }[] = [];
   for (const g of plan.groups) {
@@ -209,7 +209,7 @@ export async function scanWorkspace(env: JobEnv, workspace: WorkspaceRecord): Pr
 }
 
 async function escalate(env: JobEnv, ctx: Ctx, notifier: Notifier, deals: Deal[]): Promise<number> {
-  const { Alert } = jobsModels(env.conn);
+  const { Alert } = await readyJobsModels(env.conn);
   const managers = (await env.deps.store.listMembers(ctx.workspace.id, ['manager', 'admin'])).map(
     (m) => m.userId,
   );
@@ -254,7 +254,7 @@ const RESOLVING: Partial<Record<DomainEvent['type'], Resolution>> = {
 export async function resolveAlerts(env: JobEnv, event: DomainEvent): Promise<number> {
   const resolution = RESOLVING[event.type];
   if (!resolution || !('deal' in event)) return 0;
-  const { Alert } = jobsModels(env.conn);
+  const { Alert } = await readyJobsModels(env.conn);
   const open = await Alert.find({
     workspaceId: event.workspaceId,
     dealId: event.deal.id,
@@ -291,8 +291,8 @@ export async function resolveAlerts(env: JobEnv, event: DomainEvent): Promise<nu
 
 /** The alert record of a deal's current episode (settings, tests, the digest's thread links). */
 export async function alertFor(env: JobEnv, workspaceId: string, deal: Deal): Promise<AlertDoc | undefined> {
-  const doc = await jobsModels(env.conn)
-    .Alert.findOne({ workspaceId, dealId: deal.id, episode: stallEpisode(deal) })
-    .lean<AlertDoc>();
+  const doc = await (
+    await readyJobsModels(env.conn)
+  ).Alert.findOne({ workspaceId, dealId: deal.id, episode: stallEpisode(deal) }).lean<AlertDoc>();
   return doc ?? undefined;
 }
