@@ -114,6 +114,7 @@ export async function runCommand(ctx: Ctx, line: string, opts: InteractionOption
   const cmd = parseCommand(line);
   if (cmd.root === 'pipeline') {
     if (cmd.sub === 'settings') return settingsOutcome(ctx);
+    if (cmd.sub === 'export') return say(helpMessage(ctx.locale, cmd.raw));
     return pipelineCommand(ctx, cmd.sub, cmd.args);
   }
   if (cmd.root === 'unknown') return say(helpMessage(ctx.locale, cmd.word || undefined));

@@ -224,3 +224,42 @@ describe('commands end to end (use cases on the real driver)', () => {
     expect(text(second.message)).toContain('Page 2 of 2');
   });
 });
+
+describe('/pipeline reports through the interaction core', () => {
+  let core: Core & { clock: TestClock };
+  beforeAll(async () => {
+    core = await testCore(undefined, 'pipe');
+    const boss = await as(core, 'boss');
+    await runCommand(boss, '/deal new Alpha 50k Alpha Co');
+    await runCommand(boss, '/deal new Beta 5万 Beta Co');
+  });
+  afterAll(() => core.stop());
+
+  it('/pipeline posts the funnel image with a KPI summary in the channel', async () => {
+    const ctx = await as(core, 'boss');
+    const o = message(await runCommand(ctx, '/pipeline last 90d'));
+    expect(o.visibility).toBe('channel');
+    const image = o.message.blocks.find((b) => b.type === 'image');
+    expect(image && image.type === 'image' && image.image.png.subarray(1, 4).toString()).toBe('PNG');
+    expect(image && image.type === 'image' && image.image.altText).toMatch(/Lead/);
+  });
+
+  it('zh-CN users get Chinese reports; a bad period names what is accepted', async () => {
+    const ctx = await as(core, 'boss', { locale: 'zh-CN' });
+    const o = message(await runCommand(ctx, '漏斗'));
+    const image = o.message.blocks.find((b) => b.type === 'image');
+    expect(image && image.type === 'image' && image.image.altText).toContain('潜在客户');
+    const bad = message(await runCommand(ctx, '/pipeline last blue moon'));
+    expect(bad.visibility).toBe('ephemeral');
+    expect(text(bad.message)).toMatch(/时间段|时长/);
+  });
+
+  it('/pipeline stalled, forecast and review answer in the channel', async () => {
+    const ctx = await as(core, 'boss', { locale: 'en' });
+    for (const line of ['/pipeline stalled', '/pipeline forecast', '/pipeline review']) {
+      const o = message(await runCommand(ctx, line));
+      expect(o.visibility, line).toBe('channel');
+      expect(o.message.blocks.length, line).toBeGreaterThan(1);
+    }
+  });
+});
