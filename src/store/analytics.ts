@@ -57,6 +57,10 @@ type Expr = unknown;
 
 const DAY_MS = 86_400_000;
 
+/** `UTC`/`GMT` as `Etc/UTC`: the embedded store (mingo) only takes Area/City names or offsets; MongoDB takes both. */
+const dbTimeZone = (tz: string): string =>
+  tz.includes('/') ? tz : /^(utc|gmt|z|zulu|universal)$/i.test(tz) ? 'Etc/UTC' : tz;
+
 const inCurrency = (currency: string, amount: Expr = '$amount'): Expr => ({
   $cond: [{ $eq: ['$currency', currency] }, { $ifNull: [amount, 0] }, 0],
 });
@@ -184,7 +188,9 @@ export function buildDealsPipeline(
       { $match: { status: 'open' } },
       {
         $group: {
-          _id: { $dateToString: { format: '%Y-%m', date: '$closeDate', timezone: opts.timeZone } },
+          _id: {
+            $dateToString: { format: '%Y-%m', date: '$closeDate', timezone: dbTimeZone(opts.timeZone) },
+          },
           count: { $sum: 1 },
           value: { $sum: value },
           weighted: { $sum: { $multiply: [value, probability] } },
