@@ -163,8 +163,10 @@ export async function startSlack(
   );
   registerShortcuts(app, env);
   registerEvents(app, env, installationStore);
+  // Log without payloads (they may carry user text), then let Bolt answer as usual (e.g. 401 for unknown teams).
   app.error(async (err) => {
     logger.error({ err: { message: err.message, code: err.code } }, 'slack listener error');
+    throw err;
   });
 
   let actualPort: number | undefined;
