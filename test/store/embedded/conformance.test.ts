@@ -230,10 +230,11 @@ describe('upsert', () => {
   it('conditional updates on {_id, version}', async () => {
     const c = coll();
     const { insertedId } = await c.insertOne({ version: 1, stage: 'lead', history: [] as string[] });
-    const ok = await c.updateOne(
-      { _id: insertedId, version: 1 },
-      { $set: { stage: 'won' }, $inc: { version: 1 }, $push: { history: 'won' } },
-    );
+    const ok = await c.updateOne({ _id: insertedId, version: 1 }, {
+      $set: { stage: 'won' },
+      $inc: { version: 1 },
+      $push: { history: 'won' },
+    } as never);
     const stale = await c.updateOne(
       { _id: insertedId, version: 1 },
       { $set: { stage: 'lost' }, $inc: { version: 1 } },
@@ -273,7 +274,7 @@ describe('update operators', () => {
         $mul: { a: 3 },
         $min: { lo: 2 },
         $max: { hi: 9 },
-        $push: { tags: { $each: ['c', 'd'], $slice: -3 } },
+        $push: { tags: { $each: ['c', 'd'], $slice: -3 } } as never,
         $addToSet: { nums: { $each: [4, 5] } },
         $rename: { old: 'renamed' },
         $currentDate: { touched: true },
@@ -293,10 +294,11 @@ describe('update operators', () => {
     expect(d.b).toBeUndefined();
     expect(d.old).toBeUndefined();
     expect(d.touched).toBeInstanceOf(Date);
-    await c.updateOne(
-      { _id: id },
-      { $pull: { nums: { $gte: 4 } }, $pop: { tags: -1 }, $pullAll: { renamedList: [] } },
-    );
+    await c.updateOne({ _id: id }, {
+      $pull: { nums: { $gte: 4 } },
+      $pop: { tags: -1 },
+      $pullAll: { renamedList: [] },
+    } as never);
     await c.updateOne({ _id: id, 'items.sku': 'q' }, { $inc: { 'items.$.qty': 10 } });
     await c.updateOne(
       { _id: id },
