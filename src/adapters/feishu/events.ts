@@ -71,6 +71,7 @@ interface Mention {
   key: string;
   id?: { open_id?: string };
   name?: string;
+  tenant_key?: string;
 }
 
 /** The SDK's flattened im.message.receive_v1 (header fields and event fields on one object). */
@@ -161,6 +162,17 @@ export async function handleMessageEvent(f: FeishuDeps, data: MessageEvent): Pro
     userId: openId,
   });
   try {
+    // People @mentioned in a command are members of the tenant (e.g. the new owner of "分配 D-3 @Bob").
+    for (const m of message.mentions ?? []) {
+      const id = m.id?.open_id;
+      if (id && id !== botId && id !== openId && (m.tenant_key ?? tenant) === tenant)
+        await enterWorkspace(f.deps, {
+          platform: 'feishu',
+          externalWorkspaceId: tenant,
+          userId: id,
+          ...(m.name ? { displayName: m.name } : {}),
+        });
+    }
     const text = messageText(message, botId);
     const root = message.root_id || message.parent_id;
     if (root && !mentionsBot && text) {

@@ -81,6 +81,8 @@ export interface ApiCall {
   body: Record<string, unknown>;
   /** The card sent, parsed from `content` (or `card` for ephemeral). */
   card?: Record<string, unknown>;
+  /** What the fake answered (`data` of a success, or the failure). */
+  answer?: { status: number; code: number; data?: Record<string, unknown> };
 }
 
 interface Failure {
@@ -156,7 +158,13 @@ export class FakeFeishu {
     const raw = Buffer.concat(chunks);
     const u = new URL(req.url ?? '/', this.url);
     const path = u.pathname;
-    const send = (status: number, body: unknown) => {
+    const current: { call?: ApiCall } = {};
+    const send = (
+      status: number,
+      body: { code: number; data?: Record<string, unknown> } & Record<string, unknown>,
+    ) => {
+      if (current.call)
+        current.call.answer = { status, code: body.code, ...(body.data ? { data: body.data } : {}) };
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
@@ -200,6 +208,7 @@ export class FakeFeishu {
     if (typeof call.body.card === 'object' && call.body.card)
       call.card = call.body.card as Record<string, unknown>;
     this.calls.push(call);
+    current.call = call;
 
     const failure = this.failures.find((f) => path.startsWith(f.path) && f.times > 0);
     if (failure) {

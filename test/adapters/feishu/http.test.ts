@@ -1,0 +1,438 @@
+/**
+ * End to end over HTTP: events and card callbacks posted to the adapter's
+ * endpoints as Feishu sends them; the adapter answers through a local fake of the
+ * open API, whose recorded calls show exactly what users see.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFeishu, type FeishuAdapter } from '../../../src/adapters/feishu/index.js';
+import type { Card, SubmitValue } from '../../../src/adapters/feishu/render.js';
+import { createCore, type Core } from '../../../src/app.js';
+import { configSchema } from '../../../src/config.js';
+import { silentLogger } from '../../../src/logger.js';
+import { enterWorkspace } from '../../../src/usecases/context.js';
+import { dealHistory, getDeal } from '../../../src/usecases/deals.js';
+import { testMongoUri, uniqueDbName } from '../../helpers/db.js';
+import {
+  APP_ID,
+  APP_SECRET,
+  ENCRYPT_KEY,
+  FakeFeishu,
+  TENANT,
+  VERIFICATION_TOKEN,
+  cardAction,
+  messageEvent,
+  postToBot,
+  type ApiCall,
+} from './fake-feishu.js';
+
+let fake: FakeFeishu;
+let core: Core;
+let bot: FeishuAdapter;
+let secureBot: FeishuAdapter;
+
+const config = (extra: Record<string, string> = {}) =>
+  configSchema.parse({
+    FEISHU_APP_ID: APP_ID,
+    FEISHU_APP_SECRET: APP_SECRET,
+    FEISHU_VERIFICATION_TOKEN: VERIFICATION_TOKEN,
+    FEISHU_DOMAIN: fake.url,
+    FEISHU_MODE: 'http',
+    PORT: '0',
+    ...extra,
+  });
+
+beforeAll(async () => {
+  fake = await FakeFeishu.start();
+  core = await createCore({
+    config: configSchema.parse({}),
+    logger: silentLogger,
+    uri: testMongoUri(),
+    dbName: uniqueDbName('feishu_http'),
+  });
+  bot = await startFeishu(core, config(), silentLogger, { listen: 0, backoffMs: 1 });
+  secureBot = await startFeishu(core, config({ FEISHU_ENCRYPT_KEY: ENCRYPT_KEY }), silentLogger, {
+    listen: 0,
+    backoffMs: 1,
+  });
+});
+
+afterAll(async () => {
+  await bot?.stop();
+  await secureBot?.stop();
+  await core?.stop();
+  await fake?.close();
+});
+
+beforeEach(() => fake.clear());
+
+/** Sends an event to the bot and waits until it has been handled. */
+async function send(payload: object, adapter = bot, opts: Parameters<typeof postToBot>[2] = {}) {
+  const r = await postToBot(`${adapter.url}/feishu/events`, payload, opts);
+  await adapter.drain();
+  return r;
+}
+async function click(payload: object, adapter = bot) {
+  const r = await postToBot(`${adapter.url}/feishu/card`, payload);
+  await adapter.drain();
+  type Answer = { toast?: { type: string; content: string }; card?: { type: string; data: Card } };
+  return { status: r.status, body: (r.body ? JSON.parse(r.body) : {}) as Answer };
+}
+
+const text = (card: unknown): string => JSON.stringify(card);
+const only = (calls: ApiCall[]): ApiCall => {
+  expect(calls).toHaveLength(1);
+  return calls[0]!;
+};
+const ctxOf = (tenant = TENANT, openId = 'ou_alice') =>
+  enterWorkspace(core.deps, { platform: 'feishu', externalWorkspaceId: tenant, userId: openId });
+function submitOf(card: unknown): SubmitValue {
+  const form = (card as Card).body.elements.find((e) => e.tag === 'form') as {
+    elements: { form_action_type?: string; behaviors?: { value: SubmitValue }[] }[];
+  };
+  return form.elements.find((e) => e.form_action_type === 'submit')!.behaviors![0]!.value;
+}
+const field = (v: SubmitValue, name: string) => `f${v.n.indexOf(name)}`;
+
+describe('feishu HTTP endpoints', () => {
+  it('answers the console URL check with the challenge', async () => {
+    const r = await postToBot(`${bot.url}/feishu/events`, {
+      type: 'url_verification',
+      challenge: 'abc',
+      token: VERIFICATION_TOKEN,
+    });
+    expect(r).toEqual({ status: 200, body: '{"challenge":"abc"}' });
+  });
+
+  it('rejects events and callbacks with a wrong verification token and does nothing', async () => {
+    expect((await send(messageEvent({ text: '帮助', token: 'forged' }))).status).toBe(401);
+    expect((await click(cardAction({ value: { a: 'advance', v: 'x' }, token: 'forged' }))).status).toBe(401);
+    expect(fake.messages()).toEqual([]);
+  });
+
+  it('404s other paths of its own server', async () => {
+    expect((await fetch(`${bot.url}/slack/events`, { method: 'POST', body: '{}' })).status).toBe(404);
+  });
+
+  it('encrypted mode: a signed encrypted event is handled; bad or missing signatures and plain bodies are refused', async () => {
+    const ok = await send(messageEvent({ text: '帮助', messageId: 'om_enc_1' }), secureBot, {
+      encryptKey: ENCRYPT_KEY,
+    });
+    expect(ok.status).toBe(200);
+    expect(only(fake.messages()).path).toBe('/open-apis/im/v1/messages/om_enc_1/reply');
+    fake.clear();
+    expect(
+      (
+        await send(messageEvent({ text: '帮助' }), secureBot, {
+          encryptKey: ENCRYPT_KEY,
+          signKey: 'wrong-key',
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (await send(messageEvent({ text: '帮助' }), secureBot, { encryptKey: ENCRYPT_KEY, unsigned: true }))
+        .status,
+    ).toBe(401);
+    expect((await send(messageEvent({ text: '帮助' }), secureBot)).status).toBe(401);
+    // Card callbacks too: the encrypted "next page" press is answered (the list goes to the user's DM).
+    const tenant = 'tenant_enc';
+    const card = await postToBot(
+      `${secureBot.url}/feishu/card`,
+      cardAction({ tenant, value: { a: 'page', v: '{}' } }),
+      {
+        encryptKey: ENCRYPT_KEY,
+      },
+    );
+    expect(card.status).toBe(200);
+    expect(JSON.parse(card.body)).toEqual({ toast: { type: 'info', content: '已发送' } });
+    expect(only(fake.messages())).toMatchObject({
+      path: '/open-apis/im/v1/messages',
+      query: { receive_id_type: 'open_id' },
+    });
+    const forged = await postToBot(
+      `${secureBot.url}/feishu/card`,
+      cardAction({ tenant, value: { a: 'page', v: '{}' } }),
+      {
+        encryptKey: ENCRYPT_KEY,
+        signKey: 'nope',
+      },
+    );
+    expect(forged.status).toBe(401);
+  });
+});
+
+let tenantSeq = 0;
+/** A fresh tenant per test: deal codes start at D-1. */
+const newTenant = () => `tenant_${(tenantSeq += 1)}_${Date.now().toString(36)}`;
+
+describe('feishu commands in zh-CN', () => {
+  it('help: a direct message gets the usage as a card reply, in Chinese', async () => {
+    await send(messageEvent({ text: '帮助', messageId: 'om_help', tenant: newTenant() }));
+    const call = only(fake.messages());
+    expect(call.path).toBe('/open-apis/im/v1/messages/om_help/reply');
+    expect(call.body).toMatchObject({ msg_type: 'interactive', reply_in_thread: false });
+    expect(call.card).toMatchObject({ schema: '2.0' });
+    expect(text(call.card)).toContain('新建');
+  });
+
+  it('new deal inline → confirmation; a redelivered event creates nothing more; replies in its thread become notes once', async () => {
+    const tenant = newTenant();
+    const event = messageEvent({ tenant, text: '新建 星辰科技续约 5万', messageId: 'om_new_1' });
+    await send(event);
+    await send(event);
+    const call = only(fake.messages());
+    expect(call.path).toBe('/open-apis/im/v1/messages/om_new_1/reply');
+    expect(text(call.card)).toContain('星辰科技续约');
+    const ctx = await ctxOf(tenant);
+    const deal = await getDeal(ctx, 'D-1');
+    expect(deal.ok && deal.value).toMatchObject({
+      name: '星辰科技续约',
+      amount: 50000,
+      currency: 'CNY',
+      ownerId: 'ou_alice',
+    });
+
+    const confirmationId = String(call.answer?.data?.message_id);
+    fake.clear();
+    const reply = messageEvent({
+      tenant,
+      text: '客户说下周给答复',
+      rootId: confirmationId,
+      messageId: 'om_reply_1',
+    });
+    await send(reply);
+    await send({ ...reply, header: { ...reply.header, event_id: 'evt_other_delivery' } });
+    expect(fake.messages()).toEqual([]);
+    const history = await dealHistory(ctx, 'D-1');
+    expect(history.ok && history.value.notes.map((n) => [n.text, n.authorId, n.origin])).toEqual([
+      ['客户说下周给答复', 'ou_alice', 'thread'],
+    ]);
+  });
+
+  it('in a group only @bot messages are commands; the @bot mention is stripped and others become user ids', async () => {
+    const tenant = newTenant();
+    await send(messageEvent({ tenant, chatType: 'group', chatId: 'oc_team', text: '新建 不该创建 1万' }));
+    expect(fake.messages()).toEqual([]);
+    await send(
+      messageEvent({
+        tenant,
+        chatType: 'group',
+        chatId: 'oc_team',
+        atBot: true,
+        text: '新建 云端协同 8万',
+        messageId: 'om_g1',
+      }),
+    );
+    expect(only(fake.messages()).path).toBe('/open-apis/im/v1/messages/om_g1/reply');
+    fake.clear();
+    await send(
+      messageEvent({
+        tenant,
+        chatType: 'group',
+        chatId: 'oc_team',
+        atBot: true,
+        text: '分配 D-1 @_user_2',
+        mentions: [{ openId: 'ou_bob', name: 'Bob' }],
+      }),
+    );
+    const ctx = await ctxOf(tenant);
+    const deal = await getDeal(ctx, 'D-1');
+    expect(deal.ok && deal.value.ownerId).toBe('ou_bob');
+    expect(text(fake.messages())).toContain('<at id=ou_bob></at>');
+  });
+
+  it('a private answer in a group (not found) goes to the sender only, as an ephemeral card', async () => {
+    const tenant = newTenant();
+    await send(
+      messageEvent({
+        tenant,
+        chatType: 'group',
+        chatId: 'oc_team',
+        atBot: true,
+        text: '查看 D-99',
+        openId: 'ou_carol',
+      }),
+    );
+    const call = only(fake.messages());
+    expect(call.path).toBe('/open-apis/ephemeral/v1/send');
+    expect(call.body).toMatchObject({ chat_id: 'oc_team', open_id: 'ou_carol', msg_type: 'interactive' });
+    expect(text(call.card)).toContain('D-99');
+  });
+
+  it('non-text messages get a hint in Chinese', async () => {
+    await send(
+      messageEvent({
+        tenant: newTenant(),
+        text: '',
+        messageType: 'image',
+        content: '{"image_key":"img_1"}',
+        messageId: 'om_img',
+      }),
+    );
+    expect(text(only(fake.messages()).card)).toContain('目前只支持文字消息');
+  });
+
+  it('advance: the form card, inline validation errors in the card, then the move with a confirmation', async () => {
+    const tenant = newTenant();
+    await send(messageEvent({ tenant, text: '新建 华东物流项目 20万' }));
+    fake.clear();
+    await send(messageEvent({ tenant, text: '推进 D-1', messageId: 'om_adv' }));
+    const formCall = only(fake.messages());
+    expect(formCall.path).toBe('/open-apis/im/v1/messages/om_adv/reply');
+    const card = formCall.card as unknown as Card;
+    expect(card.header?.title.content).toContain('D-1');
+    const submit = submitOf(card);
+    expect(submit.f).toBe('deal_advance');
+    expect(submit.n).toEqual(expect.arrayContaining(['stage', 'company', 'nextStep.text']));
+    const formId = String(formCall.answer?.data?.message_id);
+
+    // Missing next step and company: the card comes back red with the messages under the fields.
+    const bad = await click(
+      cardAction({
+        tenant,
+        messageId: formId,
+        value: submit,
+        formValue: { [field(submit, 'stage')]: 'qualification' },
+      }),
+    );
+    expect(bad.status).toBe(200);
+    expect(bad.body.toast).toEqual({ type: 'error', content: '请修正标红的字段。' });
+    expect(bad.body.card?.type).toBe('raw');
+    expect(bad.body.card?.data.header?.template).toBe('red');
+    expect(text(bad.body.card?.data)).toContain("<font color='red'>");
+    const ctx = await ctxOf(tenant);
+    expect(
+      (await getDeal(ctx, 'D-1')).ok &&
+        ((await getDeal(ctx, 'D-1')) as { value: { stage: string } }).value.stage,
+    ).toBe('lead');
+
+    // Resubmitted from the red card, now complete.
+    const again = submitOf(bad.body.card!.data);
+    const good = await click(
+      cardAction({
+        tenant,
+        messageId: formId,
+        chatId: 'oc_dm_alice',
+        value: again,
+        formValue: {
+          [field(again, 'stage')]: 'qualification',
+          [field(again, 'company')]: '华东物流',
+          [field(again, 'nextStep.text')]: '约技术交流',
+          [field(again, 'nextStep.due')]: '2030-01-15 +0800',
+          ...(again.n.includes('checklist') ? { [field(again, 'checklist')]: ['0', '1'] } : {}),
+        },
+      }),
+    );
+    expect(good.body.toast).toEqual({ type: 'success', content: '已完成' });
+    expect(text(good.body.card?.data)).toContain('资格评估');
+    const moved = await getDeal(ctx, 'D-1');
+    expect(moved.ok && moved.value).toMatchObject({
+      stage: 'qualification',
+      company: '华东物流',
+      nextStep: { text: '约技术交流' },
+    });
+
+    // The replaced card is now the deal's thread: a reply under it is a note.
+    fake.clear();
+    await send(messageEvent({ tenant, text: '已约周三', rootId: formId }));
+    const h = await dealHistory(ctx, 'D-1');
+    expect(h.ok && h.value.notes.map((n) => n.text)).toContain('已约周三');
+  });
+
+  it('buttons: Lost opens the lost-reason form as a reply; submitting it closes the deal', async () => {
+    const tenant = newTenant();
+    await send(messageEvent({ tenant, text: '新建 南方电网试点 3万' }));
+    const ctx = await ctxOf(tenant);
+    const deal = await getDeal(ctx, 'D-1');
+    if (!deal.ok) throw new Error('no deal');
+    fake.clear();
+    const press = await click(
+      cardAction({ tenant, messageId: 'om_dealcard', value: { a: 'lost', v: deal.value.id } }),
+    );
+    expect(press.body).toEqual({});
+    const formCall = only(fake.messages());
+    expect(formCall.path).toBe('/open-apis/im/v1/messages/om_dealcard/reply');
+    const submit = submitOf(formCall.card);
+    expect(submit.f).toBe('deal_lost');
+    const done = await click(
+      cardAction({ tenant, value: submit, formValue: { [field(submit, 'reason')]: 'price' } }),
+    );
+    expect(done.body.toast?.type).toBe('success');
+    expect(text(done.body.card?.data)).toContain('价格过高');
+    const lost = await getDeal(ctx, 'D-1');
+    expect(lost.ok && lost.value.status).toBe('lost');
+  });
+
+  it('buttons: Won posts the confirmation in the card thread for the team and toasts', async () => {
+    const tenant = newTenant();
+    await send(messageEvent({ tenant, text: '新建 北方重工 12万' }));
+    const ctx = await ctxOf(tenant);
+    const deal = await getDeal(ctx, 'D-1');
+    if (!deal.ok) throw new Error('no deal');
+    fake.knowMessage('om_card_won', 'oc_team');
+    fake.clear();
+    const press = await click(
+      cardAction({
+        tenant,
+        messageId: 'om_card_won',
+        chatId: 'oc_team',
+        value: { a: 'won', v: deal.value.id },
+      }),
+    );
+    expect(press.body.toast?.type).toBe('success');
+    const call = only(fake.messages());
+    expect(call.path).toBe('/open-apis/im/v1/messages/om_card_won/reply');
+    expect(call.body.reply_in_thread).toBe(true);
+    expect(
+      (await getDeal(ctx, 'D-1')).ok &&
+        ((await getDeal(ctx, 'D-1')) as { value: { status: string } }).value.status,
+    ).toBe('won');
+  });
+
+  it('a stale or foreign button value gets an error toast, nothing else', async () => {
+    const r = await click(cardAction({ tenant: newTenant(), value: { a: 'rm -rf', v: 'x' } }));
+    expect(r.body).toEqual({ toast: { type: 'error', content: '这张卡片已过期，请重新发送命令。' } });
+    expect(fake.messages()).toEqual([]);
+  });
+
+  it('settings (/pipeline settings) opens the settings form card for the admin', async () => {
+    await send(messageEvent({ tenant: newTenant(), text: '/pipeline settings', messageId: 'om_set' }));
+    const call = only(fake.messages());
+    expect(submitOf(call.card).f).toBe('settings');
+  });
+
+  it('new deal without an amount opens the new-deal form; submitting it creates the deal', async () => {
+    const tenant = newTenant();
+    await send(messageEvent({ tenant, text: '新建', messageId: 'om_nd' }));
+    const submit = submitOf(only(fake.messages()).card);
+    expect(submit.f).toBe('deal_new');
+    const r = await click(
+      cardAction({
+        tenant,
+        value: submit,
+        formValue: { [field(submit, 'name')]: '西部数据中心', [field(submit, 'amount')]: '1.5亿' },
+      }),
+    );
+    expect(r.body.toast?.type).toBe('success');
+    const deal = await getDeal(await ctxOf(tenant), 'D-1');
+    expect(deal.ok && deal.value).toMatchObject({ name: '西部数据中心', amount: 150_000_000 });
+  });
+});
+
+describe('feishu API reliability', () => {
+  it('retries rate-limited calls (code 99991400 and HTTP 429) and then succeeds', async () => {
+    fake.failNext('/open-apis/im/v1/messages/om_rl/reply', { code: 99991400, times: 1 });
+    fake.failNext('/open-apis/im/v1/messages/om_rl/reply', { status: 429, code: 99991400, times: 1 });
+    await send(messageEvent({ tenant: newTenant(), text: '帮助', messageId: 'om_rl' }));
+    expect(fake.messages().map((c) => c.answer?.code)).toEqual([99991400, 99991400, 0]);
+  });
+
+  it('a business error (code != 0) is not retried and does not break the next request', async () => {
+    fake.failNext('/open-apis/im/v1/messages/om_be/reply', { code: 230002, times: 5 });
+    await send(messageEvent({ tenant: newTenant(), text: '帮助', messageId: 'om_be' }));
+    // The reply failed; the adapter tried once more to report an error, also refused.
+    expect(fake.messages().map((c) => c.answer?.code)).toEqual([230002, 230002]);
+    fake.clear();
+    await send(messageEvent({ tenant: newTenant(), text: '帮助', messageId: 'om_ok' }));
+    expect(only(fake.messages()).answer?.code).toBe(0);
+  });
+});
