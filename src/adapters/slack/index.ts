@@ -21,7 +21,7 @@ import { registerEvents } from './events/index.js';
 import { MongoInstallationStore } from './installation-store.js';
 import { LocaleCache } from './locale.js';
 import { SlackNotifier } from './notifier.js';
-import type { SlackEnv } from './runtime.js';
+import { RecentKeys, type SlackEnv } from './runtime.js';
 import { registerShortcuts } from './shortcuts/index.js';
 import { registerViews } from './views/index.js';
 
@@ -152,7 +152,7 @@ export async function startSlack(
     return client;
   };
   const notifier = new SlackNotifier(clientFor, logger);
-  const env: SlackEnv = { core, logger, locales: new LocaleCache(), notifier };
+  const env: SlackEnv = { core, logger, locales: new LocaleCache(), notifier, seen: new RecentKeys() };
 
   registerCommands(app, env);
   registerActions(app, env);

@@ -23,6 +23,41 @@ export interface SlackEnv {
   logger: Logger;
   locales: LocaleCache;
   notifier: SlackNotifier;
+  /** Request keys already handled by this process (redelivered requests are acked and dropped). */
+  seen: RecentKeys;
+}
+
+/**
+ * Remembers recently handled request keys (trigger ids, event ids, submitted
+ * views) so a redelivery does not post a second message. The use cases are
+ * idempotent on the same keys across restarts; this only avoids duplicate replies.
+ */
+export class RecentKeys {
+  private readonly keys = new Map<string, number>();
+  constructor(
+    private readonly ttlMs = 15 * 60_000,
+    private readonly max = 10_000,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** True the first time a key is seen (and records it). */
+  first(key: string): boolean {
+    const now = this.clock();
+    const at = this.keys.get(key);
+    if (at !== undefined && now - at < this.ttlMs) return false;
+    this.keys.delete(key);
+    if (this.keys.size >= this.max) {
+      const oldest = this.keys.keys().next().value;
+      if (oldest !== undefined) this.keys.delete(oldest);
+    }
+    this.keys.set(key, now);
+    return true;
+  }
+
+  has(key: string): boolean {
+    const at = this.keys.get(key);
+    return at !== undefined && this.clock() - at < this.ttlMs;
+  }
 }
 
 export interface Who {
@@ -198,4 +233,3 @@ export async function guarded(
 export function notice(text: string): RichMessage {
   return { summary: text, blocks: [{ type: 'text', text: [text] }] };
 }
-

@@ -3,6 +3,7 @@
  * command, every card button, modals and their validation, threads, shortcut,
  * App Home, escaping, languages, permissions and tenancy.
  */
+import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { input, type ApiCall, type Json } from './fake-slack.js';
 import { limitProblems, startHarness, visibleText, type Harness } from './harness.js';
@@ -13,8 +14,11 @@ const admin = { user: 'UADMIN' };
 const rep = { user: 'UREP1' };
 const rep2 = { user: 'UREP2' };
 
+const logLines: string[] = [];
+const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
+
 beforeAll(async () => {
-  h = await startHarness({ db: 'slack_flows' });
+  h = await startHarness({ db: 'slack_flows', logger });
   h.fake.users.set('UADMIN', { id: 'UADMIN', name: 'Ada' });
   h.fake.users.set('UREP1', { id: 'UREP1', name: 'Rui' });
   h.fake.users.set('UREP2', { id: 'UREP2', name: 'Ren' });
@@ -88,9 +92,23 @@ describe('/deal new', () => {
     const post = await h.fake.nextCall('chat.postMessage');
     expect(post.args.channel).toBe('C1');
     expect(visibleText(post.args)).toContain('Initech pilot');
-    await h.sim.viewSubmission(rep, view, state, 'VDOUBLE');
-    await h.fake.nextCall('chat.postMessage', 2);
+    const again = await h.sim.viewSubmission(rep, view, state, 'VDOUBLE');
+    expect(again.text).toBe('');
+    // A later command proves the repeat was fully handled before we count.
+    await h.sim.command('/deal', 'help', rep);
+    await h.fake.nextResponse();
+    expect(h.fake.callsTo('chat.postMessage')).toHaveLength(1);
     expect((await deals()).filter((d) => d.name === 'Initech pilot')).toHaveLength(1);
+  });
+
+  it('a redelivered command (same trigger id, X-Slack-Retry-Num) creates one deal and posts once', async () => {
+    await h.sim.command('/deal', 'new Retry deal 6k', rep, { triggerId: 'trig-retry-1' });
+    await h.fake.nextCall('chat.postMessage');
+    await h.sim.command('/deal', 'new Retry deal 6k', rep, { triggerId: 'trig-retry-1', retryNum: 1 });
+    await h.sim.command('/deal', 'help', rep);
+    await h.fake.nextResponse();
+    expect(h.fake.callsTo('chat.postMessage')).toHaveLength(1);
+    expect((await deals()).filter((d) => d.name === 'Retry deal')).toHaveLength(1);
   });
 
   it('escapes user text: a deal named <!channel> or <@U123> pings no one', async () => {
@@ -261,7 +279,14 @@ describe('errors, permissions, languages and tenancy', () => {
       await h.sim.command('/deal', 'new', rep);
       const r = await h.fake.nextResponse();
       expect(r.body.response_type).toBe('ephemeral');
-      expect(visibleText(r.body)).toMatch(/Sorry, something went wrong.*Error id: [0-9a-f]{8}/);
+      const id = /Error id: ([0-9a-f]{8})/.exec(visibleText(r.body))?.[1];
+      expect(visibleText(r.body)).toContain('Sorry, something went wrong');
+      expect(id).toBeTruthy();
+      // The same id is in the log line, next to the cause.
+      const line = logLines.map((l) => JSON.parse(l) as Json).find((l) => l.errorId === id);
+      expect(line).toMatchObject({ msg: 'unexpected error' });
+      expect(JSON.stringify(line)).toContain('internal_error');
+      expect(logLines.join('\n')).not.toContain('xoxb-test');
     } finally {
       h.fake.on('views.open', (args) => ({ ok: true, view: { id: 'V1', ...(args.view as Json) } }));
     }

@@ -22,7 +22,10 @@ describe('Slack notifier', () => {
     const ws = await h.core.deps.store.ensureWorkspace({
       platform: 'slack',
       externalId: 'T1',
-      settings: (await import('../../../src/domain/settings.js')).defaultSettings({ locale: 'en', timezone: 'UTC' }),
+      settings: (await import('../../../src/domain/settings.js')).defaultSettings({
+        locale: 'en',
+        timezone: 'UTC',
+      }),
     });
     const notifier = h.core.notifiers.for(ws);
     expect(notifier).toBe(h.slack.notifier);
@@ -31,7 +34,17 @@ describe('Slack notifier', () => {
       summary: 'Weekly review <!here>',
       blocks: [
         { type: 'header', text: 'Weekly review' },
-        { type: 'image', image: { png, width: 10, height: 10, altText: 'Lead 4, Won 1', title: 'Funnel', filename: 'funnel.png' } },
+        {
+          type: 'image',
+          image: {
+            png,
+            width: 10,
+            height: 10,
+            altText: 'Lead 4, Won 1',
+            title: 'Funnel',
+            filename: 'funnel.png',
+          },
+        },
       ],
     };
     const ref = await notifier!.post(ws, { channel: 'CREVIEW' }, message);
@@ -44,13 +57,27 @@ describe('Slack notifier', () => {
     expect(h.fake.uploads).toEqual([{ fileId: String(getUrl.result!.file_id), bytes: expect.any(Number) }]);
     expect(h.fake.uploads[0]!.bytes).toBeGreaterThanOrEqual(2048);
     const complete = h.fake.callsTo('files.completeUploadExternal')[0]!;
-    expect(complete.args).toMatchObject({ channel_id: 'CREVIEW', thread_ts: ref.id, files: [{ id: getUrl.result!.file_id, title: 'Funnel' }] });
+    expect(complete.args).toMatchObject({
+      channel_id: 'CREVIEW',
+      thread_ts: ref.id,
+      files: [{ id: getUrl.result!.file_id, title: 'Funnel' }],
+    });
 
-    const reply = await notifier!.reply(ws, ref, { summary: 'moved', blocks: [{ type: 'text', text: ['D-1 moved'] }] });
-    expect(h.fake.callsTo('chat.postMessage')[1]!.args).toMatchObject({ channel: 'CREVIEW', thread_ts: ref.id });
+    const reply = await notifier!.reply(ws, ref, {
+      summary: 'moved',
+      blocks: [{ type: 'text', text: ['D-1 moved'] }],
+    });
+    expect(h.fake.callsTo('chat.postMessage')[1]!.args).toMatchObject({
+      channel: 'CREVIEW',
+      thread_ts: ref.id,
+    });
     expect(reply.id).not.toBe(ref.id);
     await notifier!.update(ws, ref, { summary: 'resolved', blocks: [{ type: 'text', text: ['resolved'] }] });
-    expect(h.fake.callsTo('chat.update')[0]!.args).toMatchObject({ channel: 'CREVIEW', ts: ref.id, text: 'resolved' });
+    expect(h.fake.callsTo('chat.update')[0]!.args).toMatchObject({
+      channel: 'CREVIEW',
+      ts: ref.id,
+      text: 'resolved',
+    });
     // A DM to a user goes to the user id; Slack answers with the DM channel.
     const dm = await notifier!.post(ws, { user: 'UREP1' }, { summary: 'hi', blocks: [] });
     expect(dm.channel).toBe('DREP1');
@@ -59,7 +86,12 @@ describe('Slack notifier', () => {
 });
 
 async function coreFor(prefix: string): Promise<Core> {
-  return createCore({ config: configSchema.parse({}), logger: silentLogger, uri: testMongoUri(), dbName: uniqueDbName(prefix) });
+  return createCore({
+    config: configSchema.parse({}),
+    logger: silentLogger,
+    uri: testMongoUri(),
+    dbName: uniqueDbName(prefix),
+  });
 }
 
 const baseConfig = (fake: FakeSlack): SlackConfig => ({
@@ -89,7 +121,12 @@ describe('Socket Mode', () => {
   });
 
   it('connects with the app token and handles commands and modal validation over the socket', async () => {
-    slack = await startSlack(core, { ...baseConfig(fake), SLACK_APP_TOKEN: 'xapp-test', SLACK_BOT_TOKEN: 'xoxb-sock' }, silentLogger, { retries: 0 });
+    slack = await startSlack(
+      core,
+      { ...baseConfig(fake), SLACK_APP_TOKEN: 'xapp-test', SLACK_BOT_TOKEN: 'xoxb-sock' },
+      silentLogger,
+      { retries: 0 },
+    );
     expect(slack.mode).toBe('socket');
     expect(fake.callsTo('apps.connections.open')[0]!.token).toBe('xapp-test');
     await fake.waitFor(() => fake.socketConnected, 'socket');
@@ -118,7 +155,12 @@ describe('Socket Mode', () => {
       user: { id: 'USOCK', team_id: 'T1' },
       api_app_id: 'A1',
       trigger_id: 'trig-sock-2',
-      view: { ...view, id: 'VSOCK', team_id: 'T1', state: { values: { name: { v: { type: 'plain_text_input', value: '' } } } } },
+      view: {
+        ...view,
+        id: 'VSOCK',
+        team_id: 'T1',
+        state: { values: { name: { v: { type: 'plain_text_input', value: '' } } } },
+      },
     });
     expect(answer).toMatchObject({ response_action: 'errors', errors: { name: 'Deal name is required.' } });
 
@@ -147,7 +189,13 @@ describe('OAuth installs (many workspaces)', () => {
     core = await coreFor('slack_oauth');
     slack = await startSlack(
       core,
-      { ...baseConfig(fake), SLACK_SIGNING_SECRET: secret, SLACK_CLIENT_ID: '111.222', SLACK_CLIENT_SECRET: 'client-secret', SLACK_STATE_SECRET: 'state-secret' },
+      {
+        ...baseConfig(fake),
+        SLACK_SIGNING_SECRET: secret,
+        SLACK_CLIENT_ID: '111.222',
+        SLACK_CLIENT_SECRET: 'client-secret',
+        SLACK_STATE_SECRET: 'state-secret',
+      },
       silentLogger,
       { port: 0, retries: 0 },
     );
@@ -170,7 +218,10 @@ describe('OAuth installs (many workspaces)', () => {
     expect(html).toContain('client_id=111.222');
     expect(html).toContain('scope=commands%2Cchat%3Awrite');
     const cookie = install.headers.get('set-cookie')!.split(';')[0]!;
-    const done = await fetch(`${base}/slack/oauth_redirect?code=abc&state=${state}`, { headers: { cookie }, redirect: 'manual' });
+    const done = await fetch(`${base}/slack/oauth_redirect?code=abc&state=${state}`, {
+      headers: { cookie },
+      redirect: 'manual',
+    });
     expect(done.status).toBe(200);
     expect(fake.callsTo('oauth.v2.access')[0]!.args).toMatchObject({ code: 'abc', client_id: '111.222' });
     const stored = await core.conn.collection('slack_installations').findOne({ _id: 'T:T2' as never });
@@ -204,6 +255,8 @@ describe('OAuth installs (many workspaces)', () => {
     const sim = new SlackClientSim(base, secret, fake);
     const res = await sim.event({ type: 'app_uninstalled', event_ts: '1.0' }, { team: 'T2' });
     expect(res.status).toBe(200);
-    await expect.poll(async () => core.conn.collection('slack_installations').countDocuments({ _id: 'T:T2' as never })).toBe(0);
+    await expect
+      .poll(async () => core.conn.collection('slack_installations').countDocuments({ _id: 'T:T2' as never }))
+      .toBe(0);
   });
 });

@@ -19,6 +19,7 @@ export const register = (app: App, env: SlackEnv): void => {
     { type: 'block_actions', action_id: /^dp:(?!home:)/ },
     async ({ ack, body, action, client, respond }: Args) => {
       await ack();
+      if (!env.seen.first(`act:${body.trigger_id}`)) return;
       const kind = parseActionId(action.action_id);
       const surface: Surface = surfaceOf(body, client, respond);
       const ref: { ctx?: Ctx } = {};

@@ -12,6 +12,7 @@ export function slashCommand(env: SlackEnv) {
     client,
   }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
     await ack();
+    if (!env.seen.first(`cmd:${command.trigger_id}`)) return;
     const surface: Surface = {
       client,
       userId: command.user_id,

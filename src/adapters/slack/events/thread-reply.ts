@@ -33,6 +33,9 @@ export const register = (app: App, env: SlackEnv): void => {
       if (!text) return;
       const teamId = context.teamId ?? (body as { team_id?: string }).team_id;
       if (!teamId) return;
+      // Redelivered events (X-Slack-Retry-Num) stop here; the note key makes them safe across restarts too.
+      const eventId = (body as { event_id?: string }).event_id;
+      if (eventId && !env.seen.first(`event:${eventId}`)) return;
       try {
         const ctx = await slackContext(env, client, { teamId, userId: m.user });
         let permalink: string | undefined;

@@ -22,10 +22,13 @@ import {
 
 /** Slack closes the request after 3 s; answer well before. */
 export const SUBMIT_TIME_BOX_MS = 2200;
+/** How long a successful submission is remembered to absorb repeats. */
+const REPEAT_WINDOW_MS = 10 * 60_000;
 
 type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 export const register = (app: App, env: SlackEnv, timeBoxMs = SUBMIT_TIME_BOX_MS): void => {
+  const inflight = new Map<string, Promise<SubmitOutcome>>();
   app.view<ViewSubmitAction>(
     { type: 'view_submission', callback_id: new RegExp(`^${FORM_CALLBACK_PREFIX}`) },
     async ({ ack, body, view, client }: Args) => {
@@ -37,18 +40,29 @@ export const register = (app: App, env: SlackEnv, timeBoxMs = SUBMIT_TIME_BOX_MS
       }
       const surface: Surface = { client, userId: body.user.id, channel: meta.c };
       const ref: { ctx?: Ctx } = {};
-      const work = (async (): Promise<SubmitOutcome> => {
-        const ctx = (ref.ctx = await slackContext(env, client, { teamId, userId: body.user.id }));
-        return submitForm(
-          ctx,
-          meta.f,
-          meta.s,
-          formValues(view.state.values as Record<string, Record<string, unknown>>),
-          {
-            requestKey: `slack:view:${view.id}`,
+      // A repeated submit of the same view (double click, redelivery) shares the first one's
+      // outcome and posts nothing twice; the use cases are idempotent on the view id as well.
+      const key = `${teamId}:${view.id}`;
+      const earlier = inflight.get(key);
+      const repeat = earlier !== undefined;
+      const work =
+        earlier ??
+        (async (): Promise<SubmitOutcome> => {
+          const ctx = (ref.ctx = await slackContext(env, client, { teamId, userId: body.user.id }));
+          const values = formValues(view.state.values as Record<string, Record<string, unknown>>);
+          return submitForm(ctx, meta.f, meta.s, values, { requestKey: `slack:view:${view.id}` });
+        })();
+      if (!repeat) {
+        inflight.set(key, work);
+        // A failed submission may be fixed and submitted again: forget it at once.
+        work.then(
+          (o) => {
+            if (o.kind === 'errors') inflight.delete(key);
+            else setTimeout(() => inflight.delete(key), REPEAT_WINDOW_MS).unref();
           },
+          () => inflight.delete(key),
         );
-      })();
+      }
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'late'>((resolve) => {
         timer = setTimeout(() => resolve('late'), timeBoxMs);
@@ -69,13 +83,12 @@ export const register = (app: App, env: SlackEnv, timeBoxMs = SUBMIT_TIME_BOX_MS
         }
       }
       await ack();
+      if (repeat) return;
       await guarded(env, surface, ref, view.callback_id, async () => {
-        if (first === 'late')
-          await sendEphemeral(
-            surface,
-            notice(t(ref.ctx?.locale ?? env.core.deps.defaults.locale, 'slack.slowSubmit')),
-            ref.ctx?.locale ?? 'en',
-          );
+        if (first === 'late') {
+          const locale = ref.ctx?.locale ?? env.core.deps.defaults.locale;
+          await sendEphemeral(surface, notice(t(locale, 'slack.slowSubmit')), locale);
+        }
         const outcome = first !== 'late' && 'o' in first ? first.o : await work;
         const ctx = ref.ctx!;
         if (outcome.kind === 'errors') {
