@@ -119,7 +119,8 @@ export async function renderMessage(message: RichMessage, opts: RenderOptions): 
         lines.push(renderText(block.text, color));
         break;
       case 'fields': {
-        const labels = block.fields.map((f) => `${safeText(f.label)}:`);
+        const colon = opts.locale === 'zh-CN' ? '：' : ':';
+        const labels = block.fields.map((f) => `${safeText(f.label)}${colon}`);
         const width = Math.max(0, ...labels.map(displayWidth));
         block.fields.forEach((f, i) =>
           lines.push(`${padEnd(labels[i]!, width)} ${hang(renderText(f.value, color), width + 1)}`),
