@@ -99,6 +99,7 @@ describe('console renderer', () => {
       },
       { locale: 'en', outDir: await tempDir() },
     );
+    // eslint-disable-next-line no-control-regex
     expect(r.text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
     expect(r.text).toContain('Acme\ufffd[2J\ufffd\ufffdOwned');
     expect(safeText('a\nb\tc')).toBe('a\nb\tc');
