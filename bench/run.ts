@@ -8,6 +8,7 @@ import { printTable, type BenchModule, type BenchRow } from './lib.js';
 const modules: Record<string, () => Promise<{ default: BenchModule }>> = {
   store: () => import('./embedded-store.js'),
   charts: () => import('./charts.js'),
+  'stall-scan': () => import('./stall-scan.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

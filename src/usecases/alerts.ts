@@ -71,8 +71,10 @@ async function currentAlerts(
   const { Alert } = await readyJobsModels(env.conn);
   const out = new Map<string, AlertState>();
   if (deals.length === 0) return out;
+  // Unresolved records of the workspace (resolved ones belong to past episodes): no per-deal filter,
+  // so the query stays one cheap index scan however many deals are stalled.
   const docs = await Alert.find(
-    { workspaceId, dealId: { $in: deals.map((d) => d.id) } },
+    { workspaceId, resolvedAt: null },
     { dealId: 1, episode: 1, ref: 1, escalatedAt: 1, resolvedAt: 1 },
   ).lean<AlertDoc[]>();
   const episodes = new Map(deals.map((d) => [d.id, stallEpisode(d)]));
