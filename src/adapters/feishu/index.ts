@@ -42,6 +42,8 @@ export interface FeishuStartOptions {
   listen?: number | false;
   /** Card callbacks answered later than this get a "working" toast and a later card update (default 2500 ms). */
   cardDeadlineMs?: number;
+  /** Long connection: how long start waits for the first connection before going on (the SDK keeps retrying); default 30 s. */
+  connectTimeoutMs?: number;
   /** Rate-limit retry policy of API calls. */
   retries?: number;
   backoffMs?: number;
@@ -226,8 +228,23 @@ export async function startFeishu(
     wsClient = ws;
     void ws.start({ eventDispatcher: dispatcher });
   });
-  await ready;
-  log.info('feishu: long connection ready');
+  let timer: NodeJS.Timeout | undefined;
+  const waited = await Promise.race([
+    ready.then(() => 'ready' as const),
+    new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), opts.connectTimeoutMs ?? 30_000);
+    }),
+  ])
+    .catch((err: unknown) => {
+      wsClient?.close({ force: true });
+      throw err;
+    })
+    .finally(() => clearTimeout(timer));
+  if (waited === 'ready') log.info('feishu: long connection ready');
+  else {
+    ready.catch((err: unknown) => log.error({ err }, 'feishu: long connection failed'));
+    log.warn('feishu: long connection not ready yet; still trying in the background');
+  }
   return {
     notifier,
     api,

@@ -179,7 +179,7 @@ export class FakeFeishu {
     if (path === '/callback/ws/endpoint') {
       const body = JSON.parse(raw.toString()) as { AppID?: string; AppSecret?: string };
       if (body.AppID !== APP_ID || body.AppSecret !== APP_SECRET)
-        return send(200, { code: 514, msg: 'auth failed' });
+        return send(200, { code: 514, msg: 'auth failed', data: {} });
       const port = (this.server.address() as AddressInfo).port;
       return send(200, {
         code: 0,
