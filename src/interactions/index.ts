@@ -51,6 +51,7 @@ import {
 } from './forms.js';
 import { pipelineCommand } from './pipeline.js';
 import { settingsForm, submitSettings } from './settings-form.js';
+import { confirmImport, exportUnsupportedOutcome, importHelpOutcome } from './transfer.js';
 import type { FormId, FormSpec, Outcome, SubmitOutcome } from './types.js';
 
 export type { Outcome, SubmitOutcome, FormSpec, FormId } from './types.js';
@@ -114,7 +115,7 @@ export async function runCommand(ctx: Ctx, line: string, opts: InteractionOption
   const cmd = parseCommand(line);
   if (cmd.root === 'pipeline') {
     if (cmd.sub === 'settings') return settingsOutcome(ctx);
-    if (cmd.sub === 'export') return say(helpMessage(ctx.locale, cmd.raw));
+    if (cmd.sub === 'export') return exportUnsupportedOutcome(ctx);
     return pipelineCommand(ctx, cmd.sub, cmd.args);
   }
   if (cmd.root === 'unknown') return say(helpMessage(ctx.locale, cmd.word || undefined));
@@ -157,7 +158,7 @@ async function dealCommand(
     return say(confirmation(v, r.value.deal, 'deal.created', {}, { edit: true }), 'channel', r.value.deal.id);
   }
   if (cmd.sub === 'list') return listOutcome(ctx, cmd.args);
-  if (cmd.sub === 'import') return say(textMessage(t(ctx.locale, 'help.title')));
+  if (cmd.sub === 'import') return importHelpOutcome(ctx);
   if (!ref) return say(helpMessage(ctx.locale));
   switch (cmd.sub) {
     case 'show': {
@@ -480,6 +481,7 @@ export async function submitForm(
     errorsOutcome(ctx, error, await formFor(ctx, form, state.d, values.stage ?? state.s));
   const nextStep = { text: values['nextStep.text'] ?? '', due: values['nextStep.due'] };
   if (form === 'settings') return submitSettings(ctx, values);
+  if (form === 'import') return confirmImport(ctx, rawState, values, opts);
   if (form === 'deal_new') {
     const r = await createDeal(ctx, {
       ...dealInput(values),
