@@ -35,6 +35,8 @@ export interface DealQuery {
   /** Only deals whose stage was entered before this instant. */
   stageEnteredBefore?: Date;
   ids?: string[];
+  /** Deals whose next step was due before this instant. */
+  nextStepDueBefore?: Date;
   /** Open deals past their stage's threshold (cut-off per stage) and not snoozed at `now`. */
   stalled?: { now: Date; stages: { key: string; before: Date }[] };
 }
@@ -375,6 +377,7 @@ export class Store {
     if (q.ownerId) filter.ownerId = q.ownerId;
     if (q.stage) filter.stage = q.stage;
     if (q.stageEnteredBefore) filter.stageEnteredAt = { $lt: q.stageEnteredBefore };
+    if (q.nextStepDueBefore) filter['nextStep.dueAt'] = { $lt: q.nextStepDueBefore };
     if (q.ids)
       filter._id = { $in: q.ids.filter((i) => Types.ObjectId.isValid(i)).map((i) => new Types.ObjectId(i)) };
     const and: Record<string, unknown>[] = [];

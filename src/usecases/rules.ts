@@ -90,9 +90,8 @@ export async function scanRules(
     for (const d of deals) candidates.set(d.id, d);
   }
   if (rules.some((r) => r.trigger.type === 'next_step_overdue')) {
-    // The store has no due-date filter yet: one query for the open deals, filtered here.
-    const { deals } = await store.listDeals(workspace.id, { status: 'open' }, page);
-    for (const d of deals) if (d.nextStep?.dueAt && d.nextStep.dueAt < now) candidates.set(d.id, d);
+    const { deals } = await store.listDeals(workspace.id, { status: 'open', nextStepDueBefore: now }, page);
+    for (const d of deals) candidates.set(d.id, d);
   }
   const matches: (RuleMatch & { deal: Deal })[] = [];
   for (const deal of candidates.values())

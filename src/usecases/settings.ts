@@ -93,6 +93,15 @@ export function updateSettings(
       const problem = checkPipeline(next.stages);
       if (problem) abort({ kind: 'Invalid', ...problem });
     }
+    if (patch.rules) {
+      const problem = checkRules(patch.rules, next.stages);
+      if (problem) abort({ kind: 'Invalid', ...problem });
+      // Delivery failures are recorded by the scheduler; a settings save never erases them.
+      next.rules = patch.rules.map((r) => {
+        const before = current.settings.rules.find((c) => c.id === r.id);
+        return before?.lastError && !r.lastError ? { ...r, lastError: before.lastError } : r;
+      });
+    }
     if (patch.lostReasons && patch.lostReasons.length === 0)
       abort({ kind: 'Invalid', field: 'lostReason', reason: 'list_empty' });
     const saved = await ctx.deps.store.saveSettings(
@@ -109,6 +118,54 @@ export function updateSettings(
     });
     return saved;
   });
+}
+
+/**
+ * Validates rules: unique ids, known stages, positive day counts, a message
+ * template, a due window for tasks, and an http(s) webhook with a real secret.
+ */
+export function checkRules(
+  rules: readonly Rule[],
+  stages: readonly { key: string; active: boolean }[],
+): { field: string; reason: string; value?: string; params?: Record<string, string | number> } | undefined {
+  const ids = new Set<string>();
+  const stageKnown = (k: string | undefined) =>
+    k === undefined || k === '' || stages.some((s) => s.key === k && s.active);
+  for (const r of rules) {
+    if (!r.id || ids.has(r.id)) return { field: 'rule', reason: 'rule_id', value: r.id };
+    ids.add(r.id);
+    const t = r.trigger;
+    if ((t.type === 'stage_longer_than' || t.type === 'moved_to') && !stageKnown(t.stage))
+      return { field: 'stage', reason: 'stage_unknown', value: t.stage };
+    if (t.type === 'stage_longer_than' && !(Number.isInteger(t.days) && t.days >= 1 && t.days <= 365))
+      return { field: 'rule', reason: 'number_range', value: String(t.days), params: { min: 1, max: 365 } };
+    if (!stageKnown(r.conditions.stage))
+      return { field: 'stage', reason: 'stage_unknown', value: r.conditions.stage };
+    const a = r.action;
+    if (a.type === 'notify' && !a.template.trim()) return { field: 'rule', reason: 'text_empty' };
+    if (a.type === 'notify' && a.target === 'channel' && !a.channel?.trim())
+      return { field: 'channel', reason: 'text_empty' };
+    if (a.type === 'task' && !a.text.trim()) return { field: 'rule', reason: 'text_empty' };
+    if (a.type === 'task' && !(Number.isInteger(a.dueInDays) && a.dueInDays >= 0 && a.dueInDays <= 365))
+      return {
+        field: 'rule',
+        reason: 'number_range',
+        value: String(a.dueInDays),
+        params: { min: 0, max: 365 },
+      };
+    if (a.type === 'webhook') {
+      let url: URL | undefined;
+      try {
+        url = new URL(a.url);
+      } catch {
+        url = undefined;
+      }
+      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+        return { field: 'rule', reason: 'webhook_url', value: a.url };
+      if (a.secret.length < 16) return { field: 'rule', reason: 'webhook_secret', params: { min: 16 } };
+    }
+  }
+  return undefined;
 }
 
 /** Managers make reps and managers; only admins grant or take admin. */

@@ -339,3 +339,54 @@ describe('snooze, next step, notes and threads', () => {
     expect(notes).toHaveLength(1);
   });
 });
+
+describe('rules in settings', () => {
+  it('refuses rules with unknown stages, bad webhooks or duplicate ids, and keeps delivery errors on save', async () => {
+    const alice = await as(core, 'alice');
+    const notify = { type: 'notify' as const, target: 'managers' as const, template: 'Look at {{code}}' };
+    const rule = (id: string, over: object = {}) => ({
+      id,
+      name: id,
+      enabled: true,
+      trigger: { type: 'stage_longer_than' as const, stage: 'proposal', days: 5 },
+      conditions: {},
+      action: notify,
+      ...over,
+    });
+    expect(
+      error(
+        await updateSettings(alice, { rules: [rule('a', { trigger: { type: 'moved_to', stage: 'mars' } })] }),
+      ),
+    ).toMatchObject({
+      kind: 'Invalid',
+      field: 'stage',
+      value: 'mars',
+    });
+    expect(error(await updateSettings(alice, { rules: [rule('a'), rule('a')] }))).toMatchObject({
+      reason: 'rule_id',
+    });
+    expect(
+      error(
+        await updateSettings(alice, {
+          rules: [rule('w', { action: { type: 'webhook', url: 'ftp://x', secret: 'x'.repeat(20) } })],
+        }),
+      ),
+    ).toMatchObject({ reason: 'webhook_url' });
+    expect(
+      error(
+        await updateSettings(alice, {
+          rules: [rule('w', { action: { type: 'webhook', url: 'https://x.test/h', secret: 'short' } })],
+        }),
+      ),
+    ).toMatchObject({ reason: 'webhook_secret' });
+    const lastError = { at: new Date('2026-11-01T00:00:00Z'), message: 'HTTP 500' };
+    await core.deps.store.saveSettings(
+      alice.workspace.id,
+      { ...alice.workspace.settings, rules: [rule('keep', { lastError })] },
+      alice.workspace.settingsVersion,
+    );
+    const fresh = await as(core, 'alice');
+    const saved = value(await updateSettings(fresh, { rules: [rule('keep', { name: 'renamed' })] }));
+    expect(saved.settings.rules[0]).toMatchObject({ name: 'renamed', lastError });
+  });
+});

@@ -100,6 +100,9 @@ export const en = {
     terminal_stages: 'The pipeline needs exactly one Won and one Lost stage.',
     no_open_stage: 'The pipeline needs at least one open stage.',
     list_empty: '{{field}} needs at least one entry.',
+    rule_id: 'Every rule needs its own id (“{{value}}” is missing or used twice).',
+    webhook_url: 'Webhook URL “{{value}}” must be an http(s) address.',
+    webhook_secret: 'The webhook secret must be at least {{min}} characters.',
   },
   notFound: {
     deal: 'Deal {{ref}} was not found in this workspace.',
@@ -361,6 +364,9 @@ export const zhCN: Catalog = {
     terminal_stages: '销售流程必须有且只有一个“成交”和一个“流失”阶段。',
     no_open_stage: '销售流程至少需要一个进行中的阶段。',
     list_empty: '{{field}}至少需要一项。',
+    rule_id: '每条规则都需要唯一的标识（“{{value}}”缺失或重复）。',
+    webhook_url: 'Webhook 地址“{{value}}”必须是 http(s) 地址。',
+    webhook_secret: 'Webhook 密钥至少需要 {{min}} 个字符。',
   },
   notFound: {
     deal: '本工作区中找不到商机 {{ref}}。',
