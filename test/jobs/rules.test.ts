@@ -190,7 +190,7 @@ describe('rule triggers and conditions', () => {
 });
 
 describe('webhook action', () => {
-  const secret = 'whsec-test-123';
+  const secret = 'whsec-test-1234567890';
   const hook = () => rule('hook', { trigger: { type: 'won' }, action: { type: 'webhook', url, secret } });
 
   it('POSTs JSON signed with HMAC-SHA256 over the body; retries until it succeeds', async () => {

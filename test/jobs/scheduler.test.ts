@@ -195,7 +195,7 @@ describe('one instance with Agenda', () => {
           enabled: true,
           trigger: { type: 'won' },
           conditions: {},
-          action: { type: 'webhook', url, secret: 's3cret' },
+          action: { type: 'webhook', url, secret: 's3cret-0123456789abcdef' },
         },
       ],
     });
