@@ -250,3 +250,55 @@ async function reply(
   }
   return f.api.replyCard(message.message_id, card, false);
 }
+
+/** Bot menu entries (developer console → 机器人 → 自定义菜单, "推送事件"): event_key → command. */
+export const MENU_COMMANDS: Record<string, string> = {
+  deal_new: '/deal new',
+  deal_list: '/deal list',
+  pipeline: '/pipeline',
+  pipeline_stalled: '/pipeline stalled',
+  pipeline_forecast: '/pipeline forecast',
+  pipeline_review: '/pipeline review',
+  settings: '/pipeline settings',
+  help: '/deal help',
+};
+
+/** The SDK's flattened application.bot.menu_v6. */
+export interface MenuEvent {
+  event_id?: string;
+  tenant_key?: string;
+  event_key?: string;
+  operator?: { operator_id?: { open_id?: string } };
+}
+
+/** A bot menu click runs its command; the answer goes to the user's direct chat with the bot. */
+export async function handleMenuEvent(f: FeishuDeps, data: MenuEvent): Promise<void> {
+  const openId = data.operator?.operator_id?.open_id;
+  const line = MENU_COMMANDS[data.event_key ?? ''];
+  if (!openId || !data.tenant_key || !line) return;
+  if (data.event_id && !(await f.dedupe.first(`evt:${data.event_id}`))) return;
+  const ctx = await enterWorkspace(f.deps, {
+    platform: 'feishu',
+    externalWorkspaceId: data.tenant_key,
+    userId: openId,
+  });
+  try {
+    const outcome = await runCommand(ctx, line, { requestKey: `feishu:${data.event_id ?? ''}` });
+    if (outcome.kind === 'form') {
+      await f.api.sendCard('open_id', openId, formCard(outcome.form, { locale: ctx.locale }));
+      return;
+    }
+    const sent = await f.api.sendCard('open_id', openId, await f.notifier.card(ctx.locale, outcome.message));
+    if (outcome.visibility === 'channel' && outcome.dealId)
+      await rememberThread(
+        ctx,
+        { channel: sent.chatId, id: sent.messageId },
+        outcome.dealId,
+        kindOf(outcome.message),
+      );
+  } catch (err) {
+    await f.api
+      .sendCard('open_id', openId, await f.notifier.card(ctx.locale, unexpected(ctx, err)))
+      .catch((e: unknown) => f.logger.error({ err: e }, 'feishu: could not report an error to the user'));
+  }
+}

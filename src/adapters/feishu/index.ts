@@ -18,7 +18,14 @@ import { t } from '../../i18n/index.js';
 import type { Logger } from '../../logger.js';
 import { FeishuApi, sdkDomain, sdkLogger } from './api.js';
 import { handleCardAction, type CardActionEvent, type CardResponse } from './cards.js';
-import { handleMessageEvent, mongoDedupe, type FeishuDeps, type MessageEvent } from './events.js';
+import {
+  handleMenuEvent,
+  handleMessageEvent,
+  mongoDedupe,
+  type FeishuDeps,
+  type MenuEvent,
+  type MessageEvent,
+} from './events.js';
 import { FeishuNotifier } from './notifier.js';
 import { openRequest } from './security.js';
 
@@ -140,6 +147,10 @@ export async function startFeishu(
   const dispatcher = new lark.EventDispatcher({ logger: sdkLogger(log) }).register({
     'im.message.receive_v1': (data: MessageEvent) => {
       track(handleMessageEvent(f, data));
+      return {};
+    },
+    'application.bot.menu_v6': (data: MenuEvent) => {
+      track(handleMenuEvent(f, data));
       return {};
     },
     'card.action.trigger': (data: CardActionEvent) => onCard(data),

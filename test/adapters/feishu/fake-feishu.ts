@@ -488,3 +488,27 @@ export async function postToBot(
   const res = await fetch(url, { method: 'POST', headers, body });
   return { status: res.status, body: await res.text() };
 }
+
+/** A bot menu click ("推送事件" menu item with `eventKey`). */
+export function menuEvent(input: { eventKey: string; openId?: string; tenant?: string; eventId?: string }) {
+  const tenant = input.tenant ?? TENANT;
+  return {
+    schema: '2.0',
+    header: {
+      event_id: input.eventId ?? nextEventId(),
+      event_type: 'application.bot.menu_v6',
+      create_time: String(Date.now()),
+      token: VERIFICATION_TOKEN,
+      app_id: APP_ID,
+      tenant_key: tenant,
+    },
+    event: {
+      operator: {
+        operator_name: 'Alice',
+        operator_id: { open_id: input.openId ?? 'ou_alice', union_id: 'on_alice', user_id: '' },
+      },
+      event_key: input.eventKey,
+      timestamp: Date.now(),
+    },
+  };
+}

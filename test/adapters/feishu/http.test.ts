@@ -20,6 +20,7 @@ import {
   TENANT,
   VERIFICATION_TOKEN,
   cardAction,
+  menuEvent,
   messageEvent,
   postToBot,
   type ApiCall,
@@ -415,6 +416,26 @@ describe('feishu commands in zh-CN', () => {
     expect(r.body.toast?.type).toBe('success');
     const deal = await getDeal(await ctxOf(tenant), 'D-1');
     expect(deal.ok && deal.value).toMatchObject({ name: '西部数据中心', amount: 150_000_000 });
+  });
+});
+
+describe('feishu bot menu', () => {
+  it('a menu click runs its command and answers in the user’s direct chat; unknown keys do nothing', async () => {
+    const tenant = newTenant();
+    await send(menuEvent({ tenant, eventKey: 'deal_new' }));
+    const call = only(fake.messages());
+    expect(call).toMatchObject({
+      path: '/open-apis/im/v1/messages',
+      query: { receive_id_type: 'open_id' },
+      body: { receive_id: 'ou_alice' },
+    });
+    expect(submitOf(call.card).f).toBe('deal_new');
+    fake.clear();
+    await send(menuEvent({ tenant, eventKey: 'pipeline_review' }));
+    expect(only(fake.messages()).query).toEqual({ receive_id_type: 'open_id' });
+    fake.clear();
+    await send(menuEvent({ tenant, eventKey: 'drop_tables' }));
+    expect(fake.messages()).toEqual([]);
   });
 });
 
