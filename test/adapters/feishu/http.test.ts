@@ -419,6 +419,73 @@ describe('feishu commands in zh-CN', () => {
   });
 });
 
+describe('every command in Chinese, through a direct chat', () => {
+  const tenant = `tenant_all_${Date.now().toString(36)}`;
+  beforeAll(async () => {
+    await send(messageEvent({ tenant, text: '新建 测试商机甲 5万 甲公司' }));
+    await send(messageEvent({ tenant, text: '新建 测试商机乙 8万 乙公司' }));
+  });
+
+  /** Sends one command; returns the single card the bot answered with. */
+  async function command(line: string): Promise<{ card: Card; json: string }> {
+    fake.clear();
+    await send(messageEvent({ tenant, text: line }));
+    const call = only(fake.messages());
+    expect(call.answer?.code).toBe(0);
+    const json = JSON.stringify(call.card);
+    expect(json).not.toContain('系统出错');
+    return { card: call.card as unknown as Card, json };
+  }
+
+  it.each([
+    ['列表', '测试商机甲'],
+    ['查看 D-1', '"a":"advance"'],
+    ['漏斗', '潜在客户'],
+    ['/pipeline', '潜在客户'],
+    ['停滞', ''],
+    ['预测', ''],
+    ['周报', ''],
+    ['/deal', '新建'],
+    ['胡说八道', '新建'],
+  ])('%s answers with a card', async (line, expected) => {
+    const { card, json } = await command(line);
+    expect(card.schema).toBe('2.0');
+    expect(json).toContain(expected);
+  });
+
+  it.each([
+    ['推进 D-1 谈判', 'deal_advance'],
+    ['编辑 D-1', 'deal_edit'],
+    ['输单 D-2', 'deal_lost'],
+    ['漏斗 设置', 'settings'],
+  ])('%s opens the %s form card', async (line, form) => {
+    const { card } = await command(line);
+    expect(submitOf(card).f).toBe(form);
+  });
+
+  it('备注, 暂停, 下一步, 赢单 and 重开 change the deal', async () => {
+    const ctx = await ctxOf(tenant);
+    await command('备注 D-1 客户很满意');
+    const h = await dealHistory(ctx, 'D-1');
+    expect(h.ok && h.value.notes.map((n) => n.text)).toContain('客户很满意');
+
+    await command('暂停 D-1 3天');
+    const snoozed = await getDeal(ctx, 'D-1');
+    expect(snoozed.ok && snoozed.value.snoozedUntil).toBeInstanceOf(Date);
+
+    await command('下一步 D-1 发送报价单');
+    const next = await getDeal(ctx, 'D-1');
+    expect(next.ok && next.value.nextStep?.text).toContain('发送报价单');
+
+    const won = await command('赢单 D-1');
+    expect(won.json).toContain('D-1');
+    expect(((await getDeal(ctx, 'D-1')) as { value: { status: string } }).value.status).toBe('won');
+
+    await command('重开 D-1');
+    expect(((await getDeal(ctx, 'D-1')) as { value: { status: string } }).value.status).toBe('open');
+  });
+});
+
 describe('feishu bot menu', () => {
   it('a menu click runs its command and answers in the user’s direct chat; unknown keys do nothing', async () => {
     const tenant = newTenant();
