@@ -9,6 +9,7 @@ const modules: Record<string, () => Promise<{ default: BenchModule }>> = {
   store: () => import('./embedded-store.js'),
   charts: () => import('./charts.js'),
   'stall-scan': () => import('./stall-scan.js'),
+  analytics: () => import('./analytics.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
