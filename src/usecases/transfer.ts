@@ -1342,7 +1342,7 @@ export function exportPipeline(ctx: Ctx, input: ExportInput): Promise<Result<Exp
     );
     let changes = 0;
     const cursor = ctx.deps.store.models.StageChange.find({ workspaceId: ctx.workspace.id })
-      .sort({ at: 1, version: 1 })
+      .sort({ at: 1, dealId: 1, version: 1 })
       .lean()
       .cursor({ batchSize: 1000 });
     for await (const raw of cursor) {
