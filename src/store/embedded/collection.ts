@@ -1,18 +1,71 @@
 /**
  * Per-collection storage. Documents are kept as their BSON bytes (exact types,
- * compact, returned to clients without re-serializing) in a Map keyed by the
- * canonical `_id` key; secondary indexes are hash maps from canonical index
- * keys to records, so equality lookups and unique checks never scan.
+ * returned to clients without re-serializing), appended to shared slab buffers;
+ * a document is a slot number whose slab and offset live in typed arrays, so a
+ * stored document costs its bytes plus a few bytes of bookkeeping, not a Buffer
+ * object. Slabs are append-only (bytes handed out are never overwritten); when
+ * garbage from updates and deletes dominates, live documents are copied into
+ * fresh slabs and slots renumbered (natural order kept) at a safe point.
+ *
+ * The `_id` map and secondary indexes are hash maps from a 32-bit hash of the
+ * canonical key to slot(s): no key strings are kept per document. Lookups
+ * return a superset that callers filter (every query re-tests its filter);
+ * unique checks and `_id` lookups confirm a hash hit against the stored document.
  */
 import { Query } from 'mingo';
 import { ServerError } from './errors.js';
 import { deserializeView, isPlainObject, keyOf, numericValue, toView, valuesAt, type Doc } from './values.js';
 
-export interface Rec {
-  raw: Buffer;
-  /** The document holds Decimal128 or out-of-range Long values: views need a normalising walk. */
-  special: boolean;
-  idKey: string;
+/** A stored document: its slot number in the collection (stable until compaction). */
+export type Rec = number;
+
+/** 32-bit FNV-1a hash of a canonical key (a small integer, so a cheap Map key). */
+export function hashKey(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
+}
+
+/** hash → one slot, or several slots (ascending insertion of the add calls). */
+type Buckets = Map<number, number | number[]>;
+
+function bucketAdd(map: Buckets, h: number, slot: number): void {
+  const hit = map.get(h);
+  if (hit === undefined) map.set(h, slot);
+  else if (typeof hit === 'number') {
+    if (hit !== slot) map.set(h, hit < slot ? [hit, slot] : [slot, hit]);
+  } else if (hit.length === 0 || hit[hit.length - 1]! < slot) hit.push(slot);
+  else if (!hit.includes(slot)) {
+    hit.push(slot);
+    hit.sort((a, b) => a - b);
+  }
+}
+
+function bucketRemove(map: Buckets, h: number, slot: number): void {
+  const hit = map.get(h);
+  if (hit === slot) map.delete(h);
+  else if (hit !== undefined && typeof hit !== 'number') {
+    const i = hit.indexOf(slot);
+    if (i >= 0) hit.splice(i, 1);
+    if (hit.length === 1) map.set(h, hit[0]!);
+    else if (hit.length === 0) map.delete(h);
+  }
+}
+
+function bucketSlots(map: Buckets, h: number): readonly number[] {
+  const hit = map.get(h);
+  if (hit === undefined) return [];
+  return typeof hit === 'number' ? [hit] : hit;
+}
+
+function remapBuckets(map: Buckets, to: Int32Array): void {
+  for (const [h, v] of map) {
+    if (typeof v === 'number') map.set(h, to[v]!);
+    else for (let i = 0; i < v.length; i++) v[i] = to[v[i]!]!;
+  }
 }
 
 export interface IndexSpec extends Doc {
@@ -47,7 +100,9 @@ export class Index {
   readonly sparse: boolean;
   readonly partial: Query | undefined;
   readonly expireAfterSeconds: number | undefined;
-  readonly map = new Map<string, Rec | Set<Rec>>();
+  readonly map: Buckets = new Map();
+  /** Reads a stored document (to confirm hash hits in unique checks). */
+  viewOf: (slot: Rec) => Doc = () => ({});
 
   constructor(spec: IndexSpec) {
     this.spec = spec;
@@ -97,43 +152,30 @@ export class Index {
     return out;
   }
 
-  lookup(key: string): Rec[] {
-    const hit = this.map.get(key);
-    if (!hit) return [];
-    return hit instanceof Set ? [...hit] : [hit];
+  /** Slots whose keys hash like `key` (a superset of the exact matches). */
+  lookup(key: string): readonly Rec[] {
+    return bucketSlots(this.map, hashKey(key));
   }
 
   conflict(entries: KeyEntry[], self: Rec | undefined): KeyEntry | undefined {
     if (!this.unique) return undefined;
     for (const e of entries) {
-      const hit = this.map.get(e.key);
-      if (!hit) continue;
-      if (hit instanceof Set) {
-        for (const r of hit) if (r !== self) return e;
-      } else if (hit !== self) return e;
+      for (const slot of bucketSlots(this.map, hashKey(e.key))) {
+        if (slot === self) continue;
+        if (this.entries(this.viewOf(slot)).some((o) => o.key === e.key)) return e;
+      }
     }
     return undefined;
   }
 
-  add(rec: Rec, entries: KeyEntry[]): void {
-    for (const { key } of entries) {
-      const hit = this.map.get(key);
-      if (!hit) this.map.set(key, rec);
-      else if (hit instanceof Set) hit.add(rec);
-      else if (hit !== rec) this.map.set(key, new Set([hit, rec]));
-    }
+  add(slot: Rec, entries: KeyEntry[]): void {
+    const hashes = new Set(entries.map((e) => hashKey(e.key)));
+    for (const h of hashes) bucketAdd(this.map, h, slot);
   }
 
-  remove(rec: Rec, entries: KeyEntry[]): void {
-    for (const { key } of entries) {
-      const hit = this.map.get(key);
-      if (hit === rec) this.map.delete(key);
-      else if (hit instanceof Set) {
-        hit.delete(rec);
-        if (hit.size === 1) this.map.set(key, hit.values().next().value!);
-        else if (hit.size === 0) this.map.delete(key);
-      }
-    }
+  remove(slot: Rec, entries: KeyEntry[]): void {
+    const hashes = new Set(entries.map((e) => hashKey(e.key)));
+    for (const h of hashes) bucketRemove(this.map, h, slot);
   }
 
   duplicateError(ns: string, e: KeyEntry): ServerError {
@@ -180,11 +222,28 @@ export function validateIndexSpec(spec: Doc): IndexSpec {
   return { ...spec, v: 2 } as IndexSpec;
 }
 
+const FIRST_SLAB = 16 * 1024;
+const MAX_SLAB = 1024 * 1024;
+const LIVE = 1;
+const SPECIAL = 2;
+
 export class Collection {
-  readonly docs = new Map<string, Rec>();
   readonly indexes: Index[];
   readonly ns: string;
   readonly options: Doc;
+  /** Slab buffers; a document never spans two. */
+  private slabs: Buffer[] = [];
+  private slabUsed = 0;
+  private slabOf = new Uint32Array(64);
+  private offOf = new Uint32Array(64);
+  private flags = new Uint8Array(64);
+  /** Slots handed out so far (live and dead). */
+  private nextSlot = 0;
+  private live = 0;
+  private liveBytes = 0;
+  private deadBytes = 0;
+  /** hash(canonical _id key) → slot(s). */
+  private readonly ids: Buckets = new Map();
 
   constructor(
     readonly db: string,
@@ -193,38 +252,144 @@ export class Collection {
   ) {
     this.ns = `${db}.${name}`;
     this.options = options;
-    this.indexes = [new Index({ v: 2, key: { _id: 1 }, name: '_id_' })];
+    this.indexes = [this.own(new Index({ v: 2, key: { _id: 1 }, name: '_id_' }))];
+  }
+
+  private own(ix: Index): Index {
+    ix.viewOf = (slot) => this.view(slot);
+    return ix;
   }
 
   get idIndex(): Index {
     return this.indexes[0]!;
   }
 
-  view(rec: Rec): Doc {
-    return deserializeView(rec.raw, rec.special);
+  /** Number of documents. */
+  get size(): number {
+    return this.live;
+  }
+
+  /** Total BSON bytes of the documents. */
+  get dataSize(): number {
+    return this.liveBytes;
+  }
+
+  /** Live slots in natural (insertion) order. */
+  *slots(): IterableIterator<Rec> {
+    for (let s = 0; s < this.nextSlot; s++) if (this.flags[s]! & LIVE) yield s;
+  }
+
+  /** The document's BSON (a view into a slab: never written again, safe to hand out). */
+  raw(slot: Rec): Buffer {
+    const slab = this.slabs[this.slabOf[slot]!]!;
+    const off = this.offOf[slot]!;
+    return slab.subarray(off, off + slab.readInt32LE(off));
+  }
+
+  isSpecial(slot: Rec): boolean {
+    return (this.flags[slot]! & SPECIAL) !== 0;
+  }
+
+  view(slot: Rec): Doc {
+    return deserializeView(this.raw(slot), this.isSpecial(slot));
+  }
+
+  /** The slot of the document whose `_id` equals `id` (view form), or undefined. */
+  findId(id: unknown): Rec | undefined {
+    const key = keyOf(id);
+    for (const slot of bucketSlots(this.ids, hashKey(key))) if (this.idKeyAt(slot) === key) return slot;
+    return undefined;
+  }
+
+  private idKeyAt(slot: Rec): string {
+    const slab = this.slabs[this.slabOf[slot]!]!;
+    const off = this.offOf[slot]!;
+    // _id is stored first: type byte, "_id\0", value.
+    if (slab[off + 5] === 0x5f && slab[off + 6] === 0x69 && slab[off + 7] === 0x64 && slab[off + 8] === 0) {
+      const t = slab[off + 4];
+      if (t === 0x07) return 'o' + slab.toString('hex', off + 9, off + 21);
+      if (t === 0x02) {
+        const len = slab.readInt32LE(off + 9);
+        return 's' + slab.toString('utf8', off + 13, off + 13 + len - 1);
+      }
+    }
+    return keyOf(this.view(slot)._id);
+  }
+
+  private store(raw: Uint8Array, special: boolean): Rec {
+    const len = raw.length;
+    let slab = this.slabs[this.slabs.length - 1];
+    if (!slab || this.slabUsed + len > slab.length) {
+      const size =
+        len > MAX_SLAB / 2 ? len : Math.min(MAX_SLAB, Math.max(FIRST_SLAB, (slab?.length ?? 0) * 2));
+      slab = Buffer.allocUnsafeSlow(Math.max(size, len));
+      this.slabs.push(slab);
+      this.slabUsed = 0;
+    }
+    slab.set(raw, this.slabUsed);
+    const slot = this.nextSlot++;
+    if (slot >= this.flags.length) this.grow(slot + 1);
+    this.slabOf[slot] = this.slabs.length - 1;
+    this.offOf[slot] = this.slabUsed;
+    this.flags[slot] = LIVE | (special ? SPECIAL : 0);
+    this.slabUsed += len;
+    this.live++;
+    this.liveBytes += len;
+    return slot;
+  }
+
+  private grow(min: number): void {
+    let cap = this.flags.length;
+    while (cap < min) cap *= 2;
+    const s = new Uint32Array(cap);
+    s.set(this.slabOf);
+    const o = new Uint32Array(cap);
+    o.set(this.offOf);
+    const f = new Uint8Array(cap);
+    f.set(this.flags);
+    this.slabOf = s;
+    this.offOf = o;
+    this.flags = f;
+  }
+
+  /** Moves a slot's content to new bytes (the old bytes become garbage). */
+  private rewrite(slot: Rec, raw: Uint8Array, special: boolean): void {
+    const old = this.raw(slot).length;
+    const tmp = this.store(raw, special);
+    // store() took a fresh slot; move its location to `slot` and give the fresh one back.
+    this.slabOf[slot] = this.slabOf[tmp]!;
+    this.offOf[slot] = this.offOf[tmp]!;
+    this.flags[slot] = this.flags[tmp]!;
+    this.flags[tmp] = 0;
+    this.nextSlot--;
+    this.live--;
+    this.liveBytes -= old;
+    this.deadBytes += old;
   }
 
   /** Adds a document; throws DuplicateKey (nothing changed) on a unique violation. */
-  insert(raw: Buffer, view: Doc, special: boolean): Rec {
+  insert(raw: Uint8Array, view: Doc, special: boolean): Rec {
     const idKey = keyOf(view._id);
-    const rec: Rec = { raw, special, idKey };
-    if (this.docs.has(idKey)) throw this.idIndex.duplicateError(this.ns, { key: idKey, values: [view._id] });
+    for (const s of bucketSlots(this.ids, hashKey(idKey)))
+      if (this.idKeyAt(s) === idKey)
+        throw this.idIndex.duplicateError(this.ns, { key: idKey, values: [view._id] });
     const all = this.indexes.map((ix, i) => (i === 0 ? [] : ix.entries(view)));
     for (let i = 1; i < this.indexes.length; i++) {
       const c = this.indexes[i]!.conflict(all[i]!, undefined);
       if (c) throw this.indexes[i]!.duplicateError(this.ns, c);
     }
-    this.docs.set(idKey, rec);
-    for (let i = 1; i < this.indexes.length; i++) this.indexes[i]!.add(rec, all[i]!);
-    return rec;
+    const slot = this.store(raw, special);
+    bucketAdd(this.ids, hashKey(idKey), slot);
+    for (let i = 1; i < this.indexes.length; i++) this.indexes[i]!.add(slot, all[i]!);
+    return slot;
   }
 
   /** Replaces a record's document in place (same _id); throws DuplicateKey with nothing changed. */
-  replace(rec: Rec, oldView: Doc, raw: Buffer, view: Doc, special: boolean): void {
+  replace(slot: Rec, oldView: Doc, raw: Uint8Array, view: Doc, special: boolean): void {
     const olds = this.indexes.map((ix, i) => (i === 0 ? [] : ix.entries(oldView)));
     const news = this.indexes.map((ix, i) => (i === 0 ? [] : ix.entries(view)));
     for (let i = 1; i < this.indexes.length; i++) {
-      const c = this.indexes[i]!.conflict(news[i]!, rec);
+      const c = this.indexes[i]!.conflict(news[i]!, slot);
       if (c) throw this.indexes[i]!.duplicateError(this.ns, c);
     }
     for (let i = 1; i < this.indexes.length; i++) {
@@ -232,48 +397,99 @@ export class Collection {
       const o = olds[i]!.map((e) => e.key).join('\u0002');
       const n = news[i]!.map((e) => e.key).join('\u0002');
       if (o === n) continue;
-      ix.remove(rec, olds[i]!);
-      ix.add(rec, news[i]!);
+      ix.remove(slot, olds[i]!);
+      ix.add(slot, news[i]!);
     }
-    rec.raw = raw;
-    rec.special = special;
+    this.rewrite(slot, raw, special);
   }
 
-  remove(rec: Rec, view?: Doc): void {
-    if (this.docs.get(rec.idKey) !== rec) return;
-    const v = this.indexes.length > 1 ? (view ?? this.view(rec)) : undefined;
-    this.docs.delete(rec.idKey);
-    for (let i = 1; i < this.indexes.length; i++) this.indexes[i]!.remove(rec, this.indexes[i]!.entries(v!));
+  isLive(slot: Rec): boolean {
+    return slot < this.nextSlot && (this.flags[slot]! & LIVE) !== 0;
+  }
+
+  remove(slot: Rec, view?: Doc): void {
+    if (!this.isLive(slot)) return;
+    const v = view ?? this.view(slot);
+    bucketRemove(this.ids, hashKey(keyOf(v._id)), slot);
+    for (let i = 1; i < this.indexes.length; i++) this.indexes[i]!.remove(slot, this.indexes[i]!.entries(v));
+    const len = this.raw(slot).length;
+    this.flags[slot] = 0;
+    this.live--;
+    this.liveBytes -= len;
+    this.deadBytes += len;
   }
 
   /** Builds a new index over existing documents; throws DuplicateKey without adding it. */
   addIndex(spec: IndexSpec): Index {
-    const ix = new Index(spec);
-    for (const rec of this.docs.values()) {
-      const entries = ix.entries(this.view(rec));
-      const c = ix.conflict(entries, rec);
+    const ix = this.own(new Index(spec));
+    for (const slot of this.slots()) {
+      const entries = ix.entries(this.view(slot));
+      const c = ix.conflict(entries, slot);
       if (c) throw ix.duplicateError(this.ns, c);
-      ix.add(rec, entries);
+      ix.add(slot, entries);
     }
     this.indexes.push(ix);
     return ix;
   }
 
   /**
+   * Copies live documents into fresh slabs and renumbers slots (keeping order)
+   * when garbage dominates. Only call between commands: slot numbers held by a
+   * running command would be invalidated. Returns whether it compacted.
+   */
+  maybeCompact(): boolean {
+    const deadSlots = this.nextSlot - this.live;
+    const bytes = this.deadBytes > 1024 * 1024 && this.deadBytes > this.liveBytes / 2;
+    const slots = deadSlots > 4096 && deadSlots > this.live;
+    if (!bytes && !slots) return false;
+    this.compact();
+    return true;
+  }
+
+  compact(): void {
+    const to = new Int32Array(this.nextSlot).fill(-1);
+    const oldSlabs = this.slabs;
+    const oldSlabOf = this.slabOf;
+    const oldOffOf = this.offOf;
+    const oldFlags = this.flags;
+    const end = this.nextSlot;
+    this.slabs = [];
+    this.slabUsed = 0;
+    let cap = 64;
+    while (cap < this.live) cap *= 2;
+    this.slabOf = new Uint32Array(cap);
+    this.offOf = new Uint32Array(cap);
+    this.flags = new Uint8Array(cap);
+    this.nextSlot = 0;
+    this.live = 0;
+    this.liveBytes = 0;
+    this.deadBytes = 0;
+    for (let s = 0; s < end; s++) {
+      if (!(oldFlags[s]! & LIVE)) continue;
+      const slab = oldSlabs[oldSlabOf[s]!]!;
+      const off = oldOffOf[s]!;
+      to[s] = this.store(slab.subarray(off, off + slab.readInt32LE(off)), (oldFlags[s]! & SPECIAL) !== 0);
+    }
+    remapBuckets(this.ids, to);
+    for (const ix of this.indexes) remapBuckets(ix.map, to);
+  }
+
+  /**
    * Records that may match `filter` (a view-form query): an index lookup when the
    * filter has equality conditions covering an index, otherwise every record.
+   * Index hits are a superset (hash buckets): callers must test the filter.
    */
   candidates(filter: Doc): Iterable<Rec> {
     const eq = equalities(filter);
-    if (eq.size === 0) return this.docs.values();
+    if (eq.size === 0) return this.slots();
     const id = eq.get('_id');
     if (id) {
-      const out: Rec[] = [];
+      const out = new Set<Rec>();
       for (const v of id) {
-        const r = this.docs.get(keyOf(v));
-        if (r) out.push(r);
+        const r = this.findId(v);
+        if (r !== undefined) out.add(r);
       }
-      return out;
+      return [...out].sort((a, b) => a - b);
     }
     let best: Index | undefined;
     for (const ix of this.indexes) {
@@ -282,13 +498,13 @@ export class Collection {
       if (ix.fields.length > 1 && ix.fields.some((f) => eq.get(f)!.length !== 1)) continue;
       if (!best || ix.fields.length > best.fields.length) best = ix;
     }
-    if (!best) return this.docs.values();
+    if (!best) return this.slots();
     if (best.fields.length === 1) {
       const out = new Set<Rec>();
       for (const v of eq.get(best.fields[0]!)!) for (const r of best.lookup(keyOf(v))) out.add(r);
-      return out;
+      return [...out].sort((a, b) => a - b);
     }
-    return best.lookup(best.fields.map((f) => keyOf(eq.get(f)![0])).join('\u0001'));
+    return [...best.lookup(best.fields.map((f) => keyOf(eq.get(f)![0])).join('\u0001'))];
   }
 }
 

@@ -244,7 +244,7 @@ function insertCmd(ctx: CommandContext, cmd: Doc, db: string, seq: Map<string, B
           );
         view = deserializeView(src, false);
         if (Object.keys(view)[0] === '_id') {
-          raw = Buffer.from(src);
+          raw = src;
         } else {
           const typed = deserializeTyped(src);
           if (typed._id === undefined) typed._id = new ObjectId();
@@ -322,14 +322,15 @@ function runUpdate(
   let before: Doc | undefined;
   let after: Doc | undefined;
   for (const { rec, view } of targets) {
-    const typed = deserializeTyped(rec.raw);
-    if (opts.wantDocs) before = deserializeTyped(rec.raw);
+    const stored = coll.raw(rec);
+    const typed = deserializeTyped(stored);
+    if (opts.wantDocs) before = deserializeTyped(stored);
     const next = idFirst(
       applyUpdate(typed, u, { arrayFilters: opts.arrayFilters, condition: q, inserting: false }),
     );
     const raw = serializeDoc(next);
     if (opts.wantDocs) after = next;
-    if (raw.equals(rec.raw)) continue;
+    if (raw.equals(stored)) continue;
     const special = hasWrappers(next);
     const newView = deserializeView(raw, special);
     ctx.store.replace(coll, rec, view, raw, newView, special);
@@ -481,7 +482,7 @@ function findCmd(ctx: CommandContext, cmd: Doc, db: string): Buffer {
   sortMatches(matches, cmd.sort);
   let selected = matches.slice(skip);
   if (limit > 0) selected = selected.slice(0, limit);
-  const docs = selected.map((m) => project(m.rec.raw, cmd.projection));
+  const docs = selected.map((m) => project(coll!.raw(m.rec), cmd.projection));
   const firstMax =
     limit > 0
       ? Math.min(limit, batchSize === 0 ? limit : batchSize)
@@ -549,7 +550,7 @@ function findAndModifyCmd(ctx: CommandContext, cmd: Doc, db: string, name: strin
     sortMatches(matches, cmd.sort);
     const m = matches[0];
     if (!m) return { lastErrorObject: { n: 0 }, value: null, ok: 1 };
-    const value = projectTyped(deserializeTyped(m.rec.raw), cmd.fields);
+    const value = projectTyped(deserializeTyped(coll!.raw(m.rec)), cmd.fields);
     ctx.store.remove(coll!, m.rec, m.view);
     return { lastErrorObject: { n: 1 }, value, ok: 1 };
   }
@@ -667,7 +668,7 @@ function aggregateCmd(ctx: CommandContext, cmd: Doc, db: string): Buffer {
     input = matchDocs(coll, pipeline[0].$match).map((m) => m.view);
     rest = pipeline.slice(1);
   } else {
-    input = coll ? [...coll.docs.values()].map((r) => coll.view(r)) : [];
+    input = coll ? [...coll.slots()].map((r) => coll.view(r)) : [];
   }
   let out: Doc[];
   try {
@@ -677,7 +678,7 @@ function aggregateCmd(ctx: CommandContext, cmd: Doc, db: string): Buffer {
         : (new Aggregator(rest, {
             collectionResolver: (other: string) => {
               const c = ctx.store.collection(db, other);
-              return c ? [...c.docs.values()].map((r) => c.view(r)) : [];
+              return c ? [...c.slots()].map((r) => c.view(r)) : [];
             },
             variables: isPlainObject(cmd.let) ? (toView(cmd.let) as Doc) : undefined,
           }).run(input) as Doc[]);
@@ -699,7 +700,7 @@ function countCmd(ctx: CommandContext, cmd: Doc, db: string): Doc {
   const limit = Math.abs(num(cmd.limit, 0));
   let n: number;
   if (coll && (cmd.query === undefined || (isPlainObject(cmd.query) && Object.keys(cmd.query).length === 0)))
-    n = coll.docs.size;
+    n = coll.size;
   else n = matchDocs(coll, cmd.query ?? {}).length;
   n = Math.max(0, n - skip);
   if (limit > 0) n = Math.min(n, limit);
@@ -717,7 +718,7 @@ function distinctCmd(ctx: CommandContext, cmd: Doc, db: string): Doc {
   const coll = ctx.store.collection(db, collName(cmd, 'distinct'));
   const seen = new Map<string, unknown>();
   for (const m of matchDocs(coll, cmd.query ?? {})) {
-    for (const v of valuesAt(deserializeTyped(m.rec.raw), cmd.key)) {
+    for (const v of valuesAt(deserializeTyped(coll!.raw(m.rec)), cmd.key)) {
       for (const x of Array.isArray(v) ? v : [v]) {
         const k = keyOf(toView(x));
         if (!seen.has(k)) seen.set(k, x);
@@ -883,7 +884,7 @@ function listDatabasesCmd(ctx: CommandContext, cmd: Doc): Doc {
   checkFields(cmd, 'listDatabases', ['nameOnly', 'filter', 'authorizedDatabases']);
   let dbs: Doc[] = [...ctx.store.dbs.entries()].map(([name, colls]) => {
     let size = 0;
-    for (const c of colls.values()) for (const r of c.docs.values()) size += r.raw.length;
+    for (const c of colls.values()) size += c.dataSize;
     return { name, sizeOnDisk: size, empty: size === 0 };
   });
   if (cmd.filter !== undefined) {

@@ -11,7 +11,8 @@
  * - server.ts       TCP connections, per-connection ordered execution
  * - commands.ts     command dispatcher (CRUD, findAndModify, aggregate, indexes, catalogue)
  * - update.ts       update semantics mingo lacks (upsert seed, $setOnInsert, _id, typed $inc/$mul)
- * - collection.ts   per-collection storage (raw BSON by _id) and hash indexes (unique, sparse, partial, TTL)
+ * - collection.ts   per-collection storage (raw BSON in append-only slabs, slot numbers) and hashed indexes
+ *                   (unique, sparse, partial, TTL); slab compaction between commands
  * - cursors.ts      cursor batches (count and 16 MB), getMore, idle timeout
  * - store.ts        catalogue and the single mutation path (memory + journal), replay, TTL sweep
  * - persistence.ts  lock file, fsynced append-only journal, snapshot compaction, torn-tail recovery

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { Collection, validateIndexSpec, type IndexSpec, type Rec } from './collection.js';
 import { ServerError } from './errors.js';
 import { Op, Persistence, type JournalRecord } from './persistence.js';
-import { deserializeTyped, deserializeView, hasWrappers, keyOf, type Doc } from './values.js';
+import { deserializeTyped, deserializeView, hasWrappers, type Doc } from './values.js';
 import { deserialize } from 'bson';
 
 export interface StoreOptions {
@@ -89,26 +89,29 @@ export class Store {
   // -- documents -----------------------------------------------------------
 
   /** Inserts one stored-form document (raw BSON with _id first). */
-  insert(coll: Collection, raw: Buffer, view: Doc, special: boolean): Rec {
+  insert(coll: Collection, raw: Uint8Array, view: Doc, special: boolean): Rec {
     const rec = coll.insert(raw, view, special);
     this.persistence?.append(Op.Put, coll.ns, raw);
     return rec;
   }
 
-  replace(coll: Collection, rec: Rec, oldView: Doc, raw: Buffer, view: Doc, special: boolean): void {
+  replace(coll: Collection, rec: Rec, oldView: Doc, raw: Uint8Array, view: Doc, special: boolean): void {
     coll.replace(rec, oldView, raw, view, special);
     this.persistence?.append(Op.Put, coll.ns, raw);
   }
 
   remove(coll: Collection, rec: Rec, view?: Doc): void {
+    const body = this.persistence ? idBody(coll, rec) : undefined;
     coll.remove(rec, view);
-    this.persistence?.append(Op.Delete, coll.ns, idBody(rec));
+    if (body) this.persistence?.append(Op.Delete, coll.ns, body);
   }
 
   // -- durability ----------------------------------------------------------
 
   /** Resolves when every change so far is on disk. */
   commit(): Promise<void> {
+    // Between commands: no slot numbers are held, so collections may compact their slabs.
+    for (const colls of this.dbs.values()) for (const coll of colls.values()) coll.maybeCompact();
     if (!this.persistence) return Promise.resolve();
     const p = this.persistence.commit();
     if (this.persistence.needsCompaction())
@@ -125,7 +128,7 @@ export class Store {
         for (const coll of colls.values()) {
           write(Op.CreateCollection, coll.ns, serialize(coll.options));
           for (const ix of coll.indexes.slice(1)) write(Op.CreateIndex, coll.ns, serialize(ix.spec));
-          for (const rec of coll.docs.values()) write(Op.Put, coll.ns, rec.raw);
+          for (const slot of coll.slots()) write(Op.Put, coll.ns, coll.raw(slot));
         }
       }
     });
@@ -165,11 +168,11 @@ export class Store {
       }
       case Op.Put: {
         const coll = this.replayCollection(db, name);
-        const raw = Buffer.from(r.body);
+        const raw = r.body;
         const view = deserializeView(raw, false);
         const special = hasWrappers(view);
-        const existing = coll.docs.get(keyOf(view._id));
-        if (existing)
+        const existing = coll.findId(view._id);
+        if (existing !== undefined)
           coll.replace(
             existing,
             coll.view(existing),
@@ -183,8 +186,8 @@ export class Store {
       case Op.Delete: {
         const coll = this.replayCollection(db, name);
         const { _id } = deserializeView(r.body, true);
-        const existing = coll.docs.get(keyOf(_id));
-        if (existing) coll.remove(existing);
+        const existing = coll.findId(_id);
+        if (existing !== undefined) coll.remove(existing);
         return;
       }
       default:
@@ -212,7 +215,7 @@ export class Store {
         for (const ix of coll.indexes) {
           if (ix.expireAfterSeconds === undefined || ix.fields.length !== 1) continue;
           const limit = now - ix.expireAfterSeconds * 1000;
-          for (const rec of [...coll.docs.values()]) {
+          for (const rec of [...coll.slots()]) {
             const view = coll.view(rec);
             if (ix.partial && !ix.partial.test(view)) continue;
             const v = view[ix.fields[0]!] as unknown;
@@ -234,8 +237,8 @@ export class Store {
   }
 }
 
-function idBody(rec: Rec): Buffer {
-  const typed = deserializeTyped(rec.raw);
+function idBody(coll: Collection, rec: Rec): Buffer {
+  const typed = deserializeTyped(coll.raw(rec));
   return Buffer.from(serialize({ _id: typed._id }));
 }
 
