@@ -59,17 +59,7 @@ export function sdkDomain(domain: string): string | lark.Domain {
  */
 export function sdkLogger(logger: Logger): lark.Logger {
   const text = (args: unknown[]): string =>
-    args
-      .map((a) =>
-        typeof a === 'string'
-          ? a
-          : a instanceof Error
-            ? a.message
-            : Array.isArray(a)
-              ? '[details]'
-              : '[details]',
-      )
-      .join(' ');
+    args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : '[details]')).join(' ');
   return {
     error: (...args: unknown[]) => logger.warn({ sdk: 'lark' }, text(args)),
     warn: (...args: unknown[]) => logger.warn({ sdk: 'lark' }, text(args)),

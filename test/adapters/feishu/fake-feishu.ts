@@ -126,6 +126,19 @@ export class FakeFeishu {
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
+  private holds: { path: string; released: Promise<void> }[] = [];
+
+  /** Holds the answers to calls on `path` until the returned function is called. */
+  hold(path: string): () => void {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    this.holds.push({ path, released });
+    return () => {
+      this.holds = this.holds.filter((h) => h.released !== released);
+      release();
+    };
+  }
+
   /** The next `times` calls to `path` fail: HTTP `status` with body code `code`. */
   failNext(path: string, failure: { status?: number; code: number; times?: number }): void {
     this.failures.push({
@@ -210,6 +223,8 @@ export class FakeFeishu {
     this.calls.push(call);
     current.call = call;
 
+    const held = this.holds.find((h) => path.startsWith(h.path));
+    if (held) await held.released;
     const failure = this.failures.find((f) => path.startsWith(f.path) && f.times > 0);
     if (failure) {
       failure.times -= 1;

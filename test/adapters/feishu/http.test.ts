@@ -389,6 +389,39 @@ describe('feishu commands in zh-CN', () => {
     ).toBe('won');
   });
 
+  it('a callback that cannot finish within the 3 seconds gets a "working" toast at once and completes afterwards', async () => {
+    const slow = await startFeishu(core, config(), silentLogger, { listen: 0, cardDeadlineMs: 0 });
+    try {
+      const tenant = newTenant();
+      await send(messageEvent({ tenant, text: '新建 慢速网络项目 6万' }));
+      const deal = await getDeal(await ctxOf(tenant), 'D-1');
+      if (!deal.ok) throw new Error('no deal');
+      fake.knowMessage('om_card_slow', 'oc_team');
+      fake.clear();
+      const release = fake.hold('/open-apis/im/v1/messages/om_card_slow/reply');
+      const r = await postToBot(
+        `${slow.url}/feishu/card`,
+        cardAction({
+          tenant,
+          messageId: 'om_card_slow',
+          chatId: 'oc_team',
+          value: { a: 'won', v: deal.value.id },
+        }),
+      );
+      expect(JSON.parse(r.body)).toEqual({ toast: { type: 'info', content: '正在处理…卡片稍后会更新。' } });
+      release();
+      await slow.drain();
+      expect(only(fake.messages())).toMatchObject({
+        path: '/open-apis/im/v1/messages/om_card_slow/reply',
+        answer: { code: 0 },
+      });
+      const won = await getDeal(await ctxOf(tenant), 'D-1');
+      expect(won.ok && won.value.status).toBe('won');
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('a stale or foreign button value gets an error toast, nothing else', async () => {
     const r = await click(cardAction({ tenant: newTenant(), value: { a: 'rm -rf', v: 'x' } }));
     expect(r.body).toEqual({ toast: { type: 'error', content: '这张卡片已过期，请重新发送命令。' } });
