@@ -36,6 +36,12 @@ export interface CoreOptions {
   inMemory?: boolean;
 }
 
+/** The database named in a connection string's path (`mongodb://host/name?…`), if any. */
+export function databaseNameIn(uri: string): string | undefined {
+  const m = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(uri);
+  return m?.[1] ? decodeURIComponent(m[1]) : undefined;
+}
+
 export async function createCore(opts: CoreOptions): Promise<Core> {
   const { config, logger } = opts;
   const db: DatabaseHandle = opts.uri
@@ -46,7 +52,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
         logger,
       });
   const conn = mongoose.createConnection(db.uri, {
-    dbName: opts.dbName ?? 'dealpulse',
+    dbName: opts.dbName ?? databaseNameIn(db.uri) ?? 'dealpulse',
     serverSelectionTimeoutMS: 5000,
     autoIndex: false,
   });

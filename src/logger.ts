@@ -30,12 +30,16 @@ export const REDACT_PATHS = [
 
 export type { Logger };
 
-export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({
-    level,
-    base: undefined,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  });
+/**
+ * The app's logger. `stderr: true` (console and --exec modes) keeps log lines out
+ * of the chat transcript and scripted output on stdout.
+ */
+export function createLogger(
+  level: string = process.env.LOG_LEVEL ?? 'info',
+  opts: { stderr?: boolean } = {},
+): Logger {
+  const options = { level, base: undefined, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  return opts.stderr ? pino(options, pino.destination(2)) : pino(options);
 }
 
 /** Removes the password from a connection URI before it is logged. */

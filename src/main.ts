@@ -65,9 +65,10 @@ async function main(): Promise<number> {
   const interactiveConsole =
     cli.exec.length === 0 && (cli.console || (!slackEnabled(config) && !feishuEnabled(config)));
   // In console mode the terminal belongs to the chat: logs go to stderr at warn level unless asked otherwise.
-  const logger: Logger = createLogger(
-    (cli.exec.length > 0 || interactiveConsole) && !process.env.LOG_LEVEL ? 'warn' : config.LOG_LEVEL,
-  );
+  const consoleMode = cli.exec.length > 0 || interactiveConsole;
+  const logger: Logger = createLogger(consoleMode && !process.env.LOG_LEVEL ? 'warn' : config.LOG_LEVEL, {
+    stderr: consoleMode,
+  });
   const core: Core = await createCore({ config, logger });
   logger.info(
     { database: core.db.kind, where: core.db.where },

@@ -31,6 +31,7 @@ import {
   getDealById,
   listDeals,
   loseDeal,
+  memberName,
   reopenDeal,
   setNextStep,
   snoozeDeal,
@@ -68,11 +69,13 @@ export const view = (ctx: Ctx): View => ({
   now: ctx.now,
 });
 
+type MessageOutcome = Extract<Outcome, { kind: 'message' }>;
+
 const say = (
   message: RichMessage,
   visibility: 'ephemeral' | 'channel' = 'ephemeral',
   dealId?: string,
-): Outcome => ({
+): MessageOutcome => ({
   kind: 'message',
   message,
   visibility,
@@ -96,7 +99,14 @@ export function errorMessage(ctx: Ctx, error: DomainError): RichMessage {
 const customLabels = (ctx: Ctx): Record<string, string> =>
   Object.fromEntries(ctx.workspace.settings.customFields.map((f) => [f.key, f.labels[ctx.locale]]));
 
-const fail = (ctx: Ctx, error: DomainError): Outcome => say(errorMessage(ctx, error));
+const fail = (ctx: Ctx, error: DomainError): Outcome => ({
+  ...say(errorMessage(ctx, error)),
+  error: error.kind,
+});
+const unknownCommand = (ctx: Ctx, word?: string): Outcome => ({
+  ...say(helpMessage(ctx.locale, word)),
+  ...(word ? { error: 'unknown_command' as const } : {}),
+});
 
 /** An unexpected exception: a localized apology with an id that is also in the log. */
 export function unexpected(ctx: Pick<Ctx, 'locale' | 'deps'>, err: unknown): RichMessage {
@@ -118,8 +128,8 @@ export async function runCommand(ctx: Ctx, line: string, opts: InteractionOption
     if (cmd.sub === 'export') return exportUnsupportedOutcome(ctx);
     return pipelineCommand(ctx, cmd.sub, cmd.args);
   }
-  if (cmd.root === 'unknown') return say(helpMessage(ctx.locale, cmd.word || undefined));
-  if (cmd.sub === 'unknown') return say(helpMessage(ctx.locale, cmd.word));
+  if (cmd.root === 'unknown') return unknownCommand(ctx, cmd.word || undefined);
+  if (cmd.sub === 'unknown') return unknownCommand(ctx, cmd.word);
   return dealCommand(ctx, cmd, opts);
 }
 
@@ -242,7 +252,7 @@ async function dealCommand(
       const r = await assignDeal(ctx, ref, who);
       if (!r.ok) return fail(ctx, r.error);
       return say(
-        confirmation(v, r.value, 'deal.assigned', { owner: ownerName(ctx, r.value) }),
+        confirmation(v, r.value, 'deal.assigned', { owner: await memberName(ctx, r.value.ownerId) }),
         'channel',
         r.value.id,
       );
@@ -264,8 +274,6 @@ async function dealCommand(
   return say(helpMessage(ctx.locale));
 }
 
-const ownerName = (_ctx: Ctx, deal: Deal): string => `@${deal.ownerId}`;
-
 function snoozedMessage(ctx: Ctx, deal: Deal): RichMessage {
   const until = deal.snoozedUntil
     ? formatDate(deal.snoozedUntil, ctx.locale, ctx.workspace.settings.timezone)
@@ -278,11 +286,9 @@ function lostConfirmation(v: View, deal: Deal): RichMessage {
 }
 
 async function listOutcome(ctx: Ctx, args: string[], page = 0): Promise<Outcome> {
-  const L = ctx.locale;
   const first = args[0];
   const lower = first?.toLowerCase();
   let scope: ListScope = { kind: 'mine' };
-  let title = t(L, 'deal.listTitle', { count: '' });
   if (!first || lower === 'mine' || first === '我的') scope = { kind: 'mine' };
   else if (lower === 'stalled' || first === '停滞') scope = { kind: 'stalled' };
   else if (lower === 'all' || first === '全部') scope = { kind: 'all' };
@@ -298,27 +304,24 @@ async function listOutcome(ctx: Ctx, args: string[], page = 0): Promise<Outcome>
   }
   const r = await listDeals(ctx, scope, page, 10);
   if (!r.ok) return fail(ctx, r.error);
-  title = listTitle(ctx, scope);
+  const title = await listTitle(ctx, scope);
   const encoded = (p: number) => JSON.stringify({ a: args.join(' '), p });
   return say(dealList(view(ctx), r.value, title, encoded));
 }
 
-function listTitle(ctx: Ctx, scope: ListScope): string {
+async function listTitle(ctx: Ctx, scope: ListScope): Promise<string> {
   const L = ctx.locale;
-  const zh = L === 'zh-CN';
   switch (scope.kind) {
     case 'mine':
-      return zh ? '我的商机' : 'My open deals';
     case 'stalled':
-      return zh ? '停滞的商机' : 'Stalled deals';
     case 'all':
-      return zh ? '全部进行中的商机' : 'All open deals';
+      return t(L, `deal.list.${scope.kind}`);
     case 'owner':
-      return zh ? `@${scope.ownerId} 的商机` : `Open deals of @${scope.ownerId}`;
+      return t(L, 'deal.list.owner', { owner: await memberName(ctx, scope.ownerId) });
     case 'stage':
-      return stageLabel(ctx.workspace.settings.stages, scope.stage, L);
+      return t(L, 'deal.list.stage', { stage: stageLabel(ctx.workspace.settings.stages, scope.stage, L) });
     case 'search':
-      return zh ? `搜索：${scope.text}` : `Search: ${scope.text}`;
+      return t(L, 'deal.list.search', { text: scope.text });
   }
 }
 

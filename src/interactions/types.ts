@@ -60,6 +60,8 @@ export type Outcome =
       visibility: Visibility;
       /** When set, the posted message is about this deal: replies in its thread become notes. */
       dealId?: string;
+      /** Set when the message reports a failure (a typed error's kind, or an unknown command). */
+      error?: 'NotFound' | 'Forbidden' | 'Conflict' | 'Invalid' | 'unknown_command' | 'unexpected';
     }
   | { kind: 'form'; form: FormSpec };
 

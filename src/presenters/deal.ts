@@ -101,7 +101,7 @@ export function dealCard(v: View, deal: Deal, extras: CardExtras = {}): RichMess
           stageLabel(v.settings.stages, c.to, L),
           ' · ',
           { mention: c.by },
-          ...(c.reason ? [` — ${truncate(c.reason, 200)}`] : []),
+          ...(c.reason ? [` — ${truncate(changeReason(v, c), 200)}`] : []),
         ]),
     });
   }
@@ -120,6 +120,12 @@ export function dealCard(v: View, deal: Deal, extras: CardExtras = {}): RichMess
   if (extras.edit) actions.splice(1, 0, { kind: 'edit', label: t(L, 'ui.edit'), value: deal.id });
   blocks.push({ type: 'actions', actions });
   return { summary: `${deal.code} ${deal.name} — ${stageLabel(v.settings.stages, deal.stage, L)}`, blocks };
+}
+
+/** A StageChange's reason; a lost-reason key is shown as its label. */
+function changeReason(v: View, c: StageChange): string {
+  const def = v.settings.lostReasons.find((r) => r.key === c.reason);
+  return def ? def.labels[v.locale] : (c.reason ?? '');
 }
 
 export function lostReasonText(v: View, deal: Deal): string {

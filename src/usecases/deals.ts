@@ -780,6 +780,12 @@ export async function addNoteTo(
   return { note, deal, created };
 }
 
+/** A member's display name for headings (the user id when unknown). */
+export async function memberName(ctx: Ctx, userId: string): Promise<string> {
+  const m = await ctx.deps.store.getMember(ctx.workspace.id, userId);
+  return m?.displayName || userId;
+}
+
 export function getDealById(ctx: Ctx, id: string): Promise<Result<Deal>> {
   return run(async () => {
     const deal = await ctx.deps.store.getDealById(ctx.workspace.id, id);

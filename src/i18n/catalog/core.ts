@@ -261,6 +261,14 @@ export const en = {
     notes: 'Latest notes',
     none: 'No deals.',
     listTitle: '{{count}} deals',
+    list: {
+      mine: 'My open deals',
+      stalled: 'Stalled deals',
+      all: 'All open deals',
+      owner: 'Open deals of {{owner}}',
+      stage: 'Open deals in {{stage}}',
+      search: 'Search: {{text}}',
+    },
     page: 'Page {{page}} of {{pages}}',
   },
 };
@@ -522,6 +530,14 @@ export const zhCN: Catalog = {
     notes: '最新备注',
     none: '没有商机。',
     listTitle: '共 {{count}} 个商机',
+    list: {
+      mine: '我的商机',
+      stalled: '停滞的商机',
+      all: '全部进行中的商机',
+      owner: '{{owner}} 的商机',
+      stage: '“{{stage}}”阶段的商机',
+      search: '搜索：{{text}}',
+    },
     page: '第 {{page}} / {{pages}} 页',
   },
 };
