@@ -222,12 +222,18 @@ export function messageCard(message: RichMessage, opts: RenderOptions): Card {
 
 const fieldName = (i: number): string => `f${i}`;
 
-function fieldComponent(field: FormField, i: number): CardElement {
+/** How much of long option lists a form card shows (shrunk step by step for oversized forms). */
+interface OptionLimits {
+  count: number;
+  label: number;
+}
+
+function fieldComponent(field: FormField, i: number, limits: OptionLimits): CardElement {
   const base: CardElement = { name: fieldName(i), required: field.required, width: 'fill' };
   if (field.placeholder) base.placeholder = plainText(field.placeholder);
   const options = (field.options ?? [])
-    .slice(0, MAX_OPTIONS)
-    .map((o) => ({ text: plainText(o.label), value: o.value }));
+    .slice(0, limits.count)
+    .map((o) => ({ text: plainText(o.label, limits.label), value: o.value }));
   switch (field.kind) {
     case 'text':
     case 'textarea':
@@ -268,16 +274,18 @@ export function formCard(form: FormSpec, opts: { locale: Locale; errors?: Record
   const general = Object.entries(errors)
     .filter(([k]) => !known.has(k))
     .map(([, v]) => v);
-  const fields: CardElement[] = form.fields.flatMap((field, i) => {
-    const label = `**${escapeMd(field.label)}**${field.required ? " <font color='red'>*</font>" : ''}`;
-    const out: CardElement[] = [markdown(label), fieldComponent(field, i)];
-    if (field.hint)
-      out.push(markdown(`<font color='grey'>${escapeMd(field.hint)}</font>`, { text_size: 'notation' }));
-    const err = errors[field.name];
-    if (err) out.push(errorLine(err));
-    return out;
-  });
-  const build = (withSpec: boolean, withIntro: boolean): Card => {
+  const fieldsWith = (limits: OptionLimits): CardElement[] =>
+    form.fields.flatMap((field, i) => {
+      const label = `**${escapeMd(field.label)}**${field.required ? " <font color='red'>*</font>" : ''}`;
+      const out: CardElement[] = [markdown(label), fieldComponent(field, i, limits)];
+      if (field.hint)
+        out.push(markdown(`<font color='grey'>${escapeMd(field.hint)}</font>`, { text_size: 'notation' }));
+      const err = errors[field.name];
+      if (err) out.push(errorLine(err));
+      return out;
+    });
+  const build = (withSpec: boolean, withIntro: boolean, limits: OptionLimits): Card => {
+    const fields = fieldsWith(limits);
     const submit: SubmitValue = {
       f: form.id,
       s: form.state,
@@ -308,16 +316,22 @@ export function formCard(form: FormSpec, opts: { locale: Locale; errors?: Record
       },
     };
   };
-  // Oversized forms first stop carrying their spec (errors then come as a toast), then lose the intro.
-  for (const [spec, intro] of [
-    [true, true],
-    [false, true],
-    [false, false],
-  ] as const) {
-    const card = build(spec, intro);
-    if (cardBytes(card) <= CARD_MAX_BYTES || (!spec && !intro)) return card;
+  // Oversized forms first stop carrying their spec (errors then come as a toast), then lose
+  // the intro, then show shorter and fewer options.
+  const steps: [boolean, boolean, OptionLimits][] = [
+    [true, true, { count: MAX_OPTIONS, label: MAX_PLAIN }],
+    [false, true, { count: MAX_OPTIONS, label: MAX_PLAIN }],
+    [false, false, { count: MAX_OPTIONS, label: MAX_PLAIN }],
+    [false, false, { count: MAX_OPTIONS, label: 30 }],
+    [false, false, { count: 50, label: 20 }],
+    [false, false, { count: 20, label: 20 }],
+  ];
+  let card: Card | undefined;
+  for (const step of steps) {
+    card = build(...step);
+    if (cardBytes(card) <= CARD_MAX_BYTES) break;
   }
-  return build(false, false);
+  return card!;
 }
 
 /** Rebuilds the FormSpec a submission came from, with the submitted values as initial values. */

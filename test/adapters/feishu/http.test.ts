@@ -428,10 +428,29 @@ describe('feishu commands in zh-CN', () => {
     expect(fake.messages()).toEqual([]);
   });
 
-  it('settings (/pipeline settings) opens the settings form card for the admin', async () => {
-    await send(messageEvent({ tenant: newTenant(), text: '/pipeline settings', messageId: 'om_set' }));
-    const call = only(fake.messages());
-    expect(submitOf(call.card).f).toBe('settings');
+  it('settings: the admin gets the settings form card; saving it from the card changes the workspace', async () => {
+    const tenant = newTenant();
+    await send(messageEvent({ tenant, text: '/pipeline settings', messageId: 'om_set' }));
+    const submit = submitOf(only(fake.messages()).card);
+    expect(submit.f).toBe('settings');
+    // What the Feishu client sends back: every component's current value, here the defaults with a new time zone.
+    const formValue: Record<string, unknown> = {};
+    submit.p!.fields.forEach((f, i) => {
+      if (f.initial !== undefined)
+        formValue[`f${i}`] = f.kind === 'checklist' ? f.initial.split(',') : f.initial;
+    });
+    formValue[field(submit, 'timezone')] = 'Mars/Olympus';
+    const bad = await click(cardAction({ tenant, value: submit, formValue }));
+    expect(bad.body.toast?.type).toBe('error');
+    expect(text(bad.body.card?.data)).toContain('Mars/Olympus');
+    formValue[field(submit, 'timezone')] = 'Asia/Shanghai';
+    const ok = await click(cardAction({ tenant, value: submitOf(bad.body.card!.data), formValue }));
+    expect(ok.body.toast).toEqual({ type: 'success', content: '已完成' });
+    expect((await ctxOf(tenant)).workspace.settings.timezone).toBe('Asia/Shanghai');
+    // A rep (not a manager) is told so.
+    fake.clear();
+    await send(messageEvent({ tenant, openId: 'ou_rep', text: '漏斗 设置' }));
+    expect(text(only(fake.messages()).card)).not.toContain('"form"');
   });
 
   it('new deal without an amount opens the new-deal form; submitting it creates the deal', async () => {

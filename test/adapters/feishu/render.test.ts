@@ -264,3 +264,37 @@ describe('feishu form cards', () => {
     expect(els.find((e) => e.name === 'f3')).toMatchObject({ default_value: '发合同' });
   });
 });
+
+describe('feishu form card size', () => {
+  it('a form too big to also carry its spec drops the spec (errors then come as a toast) and stays under 30 KB', () => {
+    const options = Array.from({ length: 100 }, (_, i) => ({
+      value: `v${i}`,
+      label: `选项 ${i} ${'很长的说明文字'.repeat(4)}`,
+    }));
+    const big: FormSpec = {
+      ...advanceForm,
+      fields: Array.from({ length: 4 }, (_, i) => ({
+        name: `custom.f${i}`,
+        label: `字段 ${i}`,
+        kind: 'select' as const,
+        required: false,
+        options,
+      })),
+    };
+    const card = formCard(big, { locale: 'zh-CN' });
+    expect(cardBytes(card)).toBeLessThanOrEqual(CARD_MAX_BYTES);
+    const form = card.body.elements.find((e) => e.tag === 'form') as { elements: Record<string, unknown>[] };
+    const value = (form.elements.at(-1)!.behaviors as { value: SubmitValue }[])[0]!.value;
+    expect(value).toEqual({
+      f: 'deal_advance',
+      s: advanceForm.state,
+      n: ['custom.f0', 'custom.f1', 'custom.f2', 'custom.f3'],
+    });
+    expect(specFromSubmit(value, {})).toBeUndefined();
+    // The small form carries it.
+    const small = (
+      formCard(advanceForm, { locale: 'zh-CN' }).body.elements[1] as { elements: Record<string, unknown>[] }
+    ).elements.at(-1)!;
+    expect((small.behaviors as { value: SubmitValue }[])[0]!.value.p?.title).toBe('推进 D-7');
+  });
+});
