@@ -8,6 +8,7 @@ import { printTable, type BenchModule, type BenchRow } from './lib.js';
 const modules: Record<string, () => Promise<{ default: BenchModule }>> = {
   store: () => import('./embedded-store.js'),
   charts: () => import('./charts.js'),
+  import: () => import('./import.js'),
   'stall-scan': () => import('./stall-scan.js'),
   analytics: () => import('./analytics.js'),
 };

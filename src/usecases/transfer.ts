@@ -303,7 +303,6 @@ async function loadExisting(ctx: Ctx, rows: { externalId: string; code?: number;
   for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
     const chunk = rows.slice(i, i + LOOKUP_CHUNK);
     const codes = chunk.map((r) => r.code).filter((n): n is number => n !== undefined);
-    const names = [...new Set(chunk.map((r) => r.nameKey.split('\u0000')[0]!))];
     const docs = await Deal.find(
       {
         workspaceId: ws,
@@ -320,24 +319,31 @@ async function loadExisting(ctx: Ctx, rows: { externalId: string; code?: number;
       if (d.externalId) byExternal.set(d.externalId, id);
       byCode.set(d.number, id);
     }
-    // Deals created in chat have no external id: match them by name + company (case-insensitive).
-    const named = await Deal.find(
-      {
-        workspaceId: ws,
-        name: {
-          $in: names.map((n) => new RegExp(`^${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'i')),
-        },
-      },
+  }
+  // Deals created in chat have no external id: match the rows nothing else matched by name + company
+  // (case-insensitive), reading the name and company of those deals once.
+  const unmatched = rows.some(
+    (r) => !byExternal.has(r.externalId) && (r.code === undefined || !byCode.has(r.code)),
+  );
+  if (unmatched) {
+    const named = Deal.find(
+      { workspaceId: ws, externalId: { $exists: false } },
       { _id: 1, name: 1, company: 1 },
-    ).lean();
-    for (const d of named) {
+    )
+      .lean()
+      .cursor({ batchSize: 1000 });
+    for await (const d of named) {
       const key = `${d.name.trim().toLowerCase()}\u0000${(d.company ?? '').trim().toLowerCase()}`;
       if (!byName.has(key)) byName.set(key, String(d._id));
-      ids.set(String(d._id), String(d._id));
     }
   }
+  const wanted = new Set(ids.keys());
+  for (const r of rows) {
+    const id = byName.get(r.nameKey);
+    if (id && !byExternal.has(r.externalId)) wanted.add(id);
+  }
   const deals = new Map<string, Deal>();
-  const all = [...ids.keys()];
+  const all = [...wanted];
   for (let i = 0; i < all.length; i += LOOKUP_CHUNK) {
     const chunk = all.slice(i, i + LOOKUP_CHUNK);
     const { deals: page } = await ctx.deps.store.listDeals(ws, { ids: chunk }, { limit: chunk.length });
