@@ -11,6 +11,7 @@ import { validateIndexSpec, type IndexSpec } from './collection.js';
 import type { CursorManager } from './cursors.js';
 import { ServerError, toServerError, unsupported } from './errors.js';
 import { validateName, type Store } from './store.js';
+import { fieldNames, filterFields, groupFields, partialView, simpleGroup, simplePredicate } from './scan.js';
 import { applyUpdate, buildUpsert, updateKind, type UpdateSpec } from './update.js';
 import {
   compareValues,
@@ -151,18 +152,52 @@ function compileFilter(filter: unknown): { fv: Doc; q: Query } {
 }
 
 function matchDocs(coll: Collection | undefined, filter: unknown, stopAfter = Infinity): Match[] {
-  const { fv, q } = compileFilter(filter);
-  if (!coll) return [];
   const out: Match[] = [];
-  if (stopAfter <= 0) return out;
-  for (const rec of coll.candidates(fv)) {
-    const view = coll.view(rec);
-    if (q.test(view)) {
-      out.push({ rec, view });
-      if (out.length >= stopAfter) break;
-    }
-  }
+  scan(coll, filter, undefined, stopAfter, (rec, view) => out.push({ rec, view }));
   return out;
+}
+
+/**
+ * Feeds `emit` the documents matching `filter`: full views, or (with `fields`)
+ * views holding only those top-level fields plus the ones the filter reads.
+ * The filter is tested on a partial decode when it reads known fields only.
+ */
+function scan(
+  coll: Collection | undefined,
+  filter: unknown,
+  fields: Set<string> | undefined,
+  stopAfter: number,
+  emit: (rec: Rec, view: Doc) => void,
+): number {
+  const { fv, q } = compileFilter(filter);
+  if (!coll || stopAfter <= 0) return 0;
+  const read = filterFields(fv);
+  const test = simplePredicate(fv) ?? ((d: Doc) => q.test(d));
+  let n = 0;
+  if (read && read.size === 0 && !fields) {
+    for (const rec of coll.candidates(fv)) {
+      emit(rec, coll.view(rec));
+      if (++n >= stopAfter) break;
+    }
+    return n;
+  }
+  if (!read) {
+    for (const rec of coll.candidates(fv)) {
+      const view = coll.view(rec);
+      if (!q.test(view)) continue;
+      emit(rec, view);
+      if (++n >= stopAfter) break;
+    }
+    return n;
+  }
+  const names = fieldNames(fields ? new Set([...read, ...fields]) : read);
+  for (const rec of coll.candidates(fv)) {
+    const partial = partialView(coll.raw(rec), names);
+    if (!test(partial)) continue;
+    emit(rec, fields ? partial : coll.view(rec));
+    if (++n >= stopAfter) break;
+  }
+  return n;
 }
 
 function sortMatches(matches: Match[], sort: unknown): void {
@@ -661,14 +696,18 @@ function aggregateCmd(ctx: CommandContext, cmd: Doc, db: string): Buffer {
     );
   const pipeline = rewritePipeline(cmd.pipeline.map((s) => toView(s) as Doc));
   const coll = ctx.store.collection(db, name);
-  // A leading $match runs through the index-aware matcher.
-  let input: Doc[];
-  let rest = pipeline;
-  if (pipeline[0] && '$match' in pipeline[0]) {
-    input = matchDocs(coll, pipeline[0].$match).map((m) => m.view);
-    rest = pipeline.slice(1);
-  } else {
-    input = coll ? [...coll.slots()].map((r) => coll.view(r)) : [];
+  // A leading $match runs through the index-aware matcher; when a $group comes
+  // next, only the fields both read are decoded.
+  const leading = pipeline[0] && '$match' in pipeline[0] ? pipeline[0].$match : undefined;
+  let rest = leading === undefined ? pipeline : pipeline.slice(1);
+  const next = rest[0];
+  const fields = next && '$group' in next ? groupFields(next.$group) : undefined;
+  let input: Doc[] = [];
+  scan(coll, leading ?? {}, fields, Infinity, (_rec, view) => input.push(view));
+  const grouped = next && '$group' in next ? simpleGroup(next.$group, input) : undefined;
+  if (grouped) {
+    input = grouped;
+    rest = rest.slice(1);
   }
   let out: Doc[];
   try {
@@ -701,7 +740,7 @@ function countCmd(ctx: CommandContext, cmd: Doc, db: string): Doc {
   let n: number;
   if (coll && (cmd.query === undefined || (isPlainObject(cmd.query) && Object.keys(cmd.query).length === 0)))
     n = coll.size;
-  else n = matchDocs(coll, cmd.query ?? {}).length;
+  else n = scan(coll, cmd.query ?? {}, new Set(), Infinity, () => {});
   n = Math.max(0, n - skip);
   if (limit > 0) n = Math.min(n, limit);
   return { n, ok: 1 };

@@ -13,6 +13,7 @@
  * - update.ts       update semantics mingo lacks (upsert seed, $setOnInsert, _id, typed $inc/$mul)
  * - collection.ts   per-collection storage (raw BSON in append-only slabs, slot numbers) and hashed indexes
  *                   (unique, sparse, partial, TTL); slab compaction between commands
+ * - scan.ts         partial top-level decoding, simple filter predicates and $group without mingo
  * - cursors.ts      cursor batches (count and 16 MB), getMore, idle timeout
  * - store.ts        catalogue and the single mutation path (memory + journal), replay, TTL sweep
  * - persistence.ts  lock file, fsynced append-only journal, snapshot compaction, torn-tail recovery
