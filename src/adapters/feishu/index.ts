@@ -5,7 +5,9 @@
  *
  * Both modes feed one SDK EventDispatcher. In HTTP mode every request is checked
  * first (signature, decryption, verification token; see security.ts) and then
- * handed to the SDK without its own checks. Message events are acknowledged at
+ * handed to the SDK without its own checks. The long connection is authenticated
+ * by the app secret when it is opened, and its frames are neither encrypted nor
+ * token-checked (as in the SDK). Message events are acknowledged at
  * once and processed in the background; card callbacks are answered within 3 s
  * (after 2.5 s the user gets a "working" toast and the card is patched later).
  */

@@ -3,12 +3,13 @@
  * endpoints as Feishu sends them; the adapter answers through a local fake of the
  * open API, whose recorded calls show exactly what users see.
  */
+import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFeishu, type FeishuAdapter } from '../../../src/adapters/feishu/index.js';
 import type { Card, SubmitValue } from '../../../src/adapters/feishu/render.js';
 import { createCore, type Core } from '../../../src/app.js';
 import { configSchema } from '../../../src/config.js';
-import { silentLogger } from '../../../src/logger.js';
+import { REDACT_PATHS, silentLogger } from '../../../src/logger.js';
 import { enterWorkspace } from '../../../src/usecases/context.js';
 import { dealHistory, getDeal } from '../../../src/usecases/deals.js';
 import { testMongoUri, uniqueDbName } from '../../helpers/db.js';
@@ -422,6 +423,68 @@ describe('feishu commands in zh-CN', () => {
     }
   });
 
+  it('every other deal button: forms as replies (next step, note, snooze, edit, advance), snooze presets and show', async () => {
+    const tenant = newTenant();
+    await send(messageEvent({ tenant, text: '新建 全按钮测试 9万 按钮公司' }));
+    const ctx = await ctxOf(tenant);
+    const deal = await getDeal(ctx, 'D-1');
+    if (!deal.ok) throw new Error('no deal');
+    const id = deal.value.id;
+    const press = async (a: string) => {
+      fake.clear();
+      return click(cardAction({ tenant, messageId: 'om_buttons', value: { a, v: id } }));
+    };
+    const formFrom = async (a: string, expected: string) => {
+      expect((await press(a)).body).toEqual({});
+      const call = only(fake.messages());
+      expect(call.path).toBe('/open-apis/im/v1/messages/om_buttons/reply');
+      const v = submitOf(call.card);
+      expect(v.f).toBe(expected);
+      return v;
+    };
+
+    const next = await formFrom('next_step', 'next_step');
+    const nextDone = await click(
+      cardAction({ tenant, value: next, formValue: { [field(next, 'nextStep.text')]: '寄送样品' } }),
+    );
+    expect(nextDone.body.toast?.type).toBe('success');
+    expect(
+      ((await getDeal(ctx, 'D-1')) as { value: { nextStep?: { text: string } } }).value.nextStep?.text,
+    ).toBe('寄送样品');
+
+    const note = await formFrom('note', 'note');
+    await click(cardAction({ tenant, value: note, formValue: { [field(note, 'text')]: '按钮备注' } }));
+    const h = await dealHistory(ctx, 'D-1');
+    expect(h.ok && h.value.notes.map((n) => n.text)).toContain('按钮备注');
+
+    await formFrom('snooze', 'snooze');
+    await formFrom('advance', 'deal_advance');
+    const edit = await formFrom('edit', 'deal_edit');
+    await click(
+      cardAction({
+        tenant,
+        value: edit,
+        formValue: { [field(edit, 'name')]: '全按钮测试（改）', [field(edit, 'amount')]: '10万' },
+      }),
+    );
+    expect(((await getDeal(ctx, 'D-1')) as { value: { name: string } }).value.name).toBe('全按钮测试（改）');
+
+    // A one-line private answer is a toast; the snooze happened.
+    const snoozed = await press('snooze_3d');
+    expect(snoozed.body.toast?.type).toBe('info');
+    expect(fake.messages()).toEqual([]);
+    expect(
+      ((await getDeal(ctx, 'D-1')) as { value: { snoozedUntil?: Date } }).value.snoozedUntil,
+    ).toBeInstanceOf(Date);
+
+    // The full deal card is private: it goes to the user's direct chat.
+    const shown = await press('show');
+    expect(shown.body).toEqual({ toast: { type: 'info', content: '已发送' } });
+    const dm = only(fake.messages());
+    expect(dm).toMatchObject({ query: { receive_id_type: 'open_id' }, body: { receive_id: 'ou_alice' } });
+    expect(text(dm.card)).toContain('全按钮测试（改）');
+  });
+
   it('a stale or foreign button value gets an error toast, nothing else', async () => {
     const r = await click(cardAction({ tenant: newTenant(), value: { a: 'rm -rf', v: 'x' } }));
     expect(r.body).toEqual({ toast: { type: 'error', content: '这张卡片已过期，请重新发送命令。' } });
@@ -574,5 +637,41 @@ describe('feishu API reliability', () => {
     fake.clear();
     await send(messageEvent({ tenant: newTenant(), text: '帮助', messageId: 'om_ok' }));
     expect(only(fake.messages()).answer?.code).toBe(0);
+  });
+});
+
+describe('feishu logs', () => {
+  it('never contain the app secret, the verification token, the encrypt key or tenant tokens', async () => {
+    const lines: string[] = [];
+    const logger = pino(
+      { level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+      { write: (l: string) => void lines.push(l) },
+    );
+    const noisy = await startFeishu(core, config({ FEISHU_ENCRYPT_KEY: ENCRYPT_KEY }), logger, {
+      listen: 0,
+      backoffMs: 1,
+    });
+    try {
+      await postToBot(`${noisy.url}/feishu/events`, messageEvent({ text: '帮助' }), {
+        encryptKey: ENCRYPT_KEY,
+        signKey: 'x',
+      });
+      fake.failNext('/open-apis/im/v1/messages/om_log/reply', { status: 429, code: 99991400, times: 1 });
+      fake.failNext('/open-apis/im/v1/messages/om_log/reply', { status: 400, code: 230001, times: 2 });
+      await postToBot(
+        `${noisy.url}/feishu/events`,
+        messageEvent({ tenant: newTenant(), text: '帮助', messageId: 'om_log' }),
+        { encryptKey: ENCRYPT_KEY },
+      );
+      await noisy.drain();
+    } finally {
+      await noisy.stop();
+    }
+    const log = lines.join('');
+    expect(log).toContain('request rejected');
+    expect(log).toContain('rate limited');
+    expect(log).toContain('230001');
+    for (const secret of [APP_SECRET, VERIFICATION_TOKEN, ENCRYPT_KEY]) expect(log).not.toContain(secret);
+    expect(log).not.toMatch(/t-[0-9a-f]{8}-[0-9a-f]{4}/);
   });
 });
