@@ -176,7 +176,8 @@ async function press(
     if (outcome.dealId) await rememberThread(ctx, { channel: chatId, id }, outcome.dealId, 'confirmation');
     return toast('success', toastText(message));
   }
-  if (isShort(message)) return toast('info', toastText(message));
+  // A one-line answer ("snoozed until…", "not allowed") is a toast, red when it reports a failure.
+  if (isShort(message)) return toast(outcome.error ? 'error' : 'info', toastText(message));
   await f.api.sendCard('open_id', openId, await f.notifier.card(ctx.locale, message));
   return toast('info', t(ctx.locale as Locale, 'feishu.toast_sent'));
 }

@@ -485,6 +485,21 @@ describe('feishu commands in zh-CN', () => {
     expect(text(dm.card)).toContain('全按钮测试（改）');
   });
 
+  it('a button the user may not use (a rep on someone else’s deal) answers with a red toast', async () => {
+    const tenant = newTenant();
+    await send(messageEvent({ tenant, text: '新建 别人的商机 4万' }));
+    const deal = await getDeal(await ctxOf(tenant), 'D-1');
+    if (!deal.ok) throw new Error('no deal');
+    fake.clear();
+    const r = await click(
+      cardAction({ tenant, openId: 'ou_rep2', value: { a: 'snooze_1d', v: deal.value.id } }),
+    );
+    expect(r.body.toast?.type).toBe('error');
+    expect(fake.messages()).toEqual([]);
+    const still = await getDeal(await ctxOf(tenant), 'D-1');
+    expect(still.ok && still.value.snoozedUntil).toBeFalsy();
+  });
+
   it('a stale or foreign button value gets an error toast, nothing else', async () => {
     const r = await click(cardAction({ tenant: newTenant(), value: { a: 'rm -rf', v: 'x' } }));
     expect(r.body).toEqual({ toast: { type: 'error', content: '这张卡片已过期，请重新发送命令。' } });
