@@ -244,6 +244,12 @@ export class Collection {
   private deadBytes = 0;
   /** hash(canonical _id key) → slot(s). */
   private readonly ids: Buckets = new Map();
+  /**
+   * Internal single-field indexes on the leading field of compound indexes
+   * (not listed, not journaled), so an equality on that field alone (DealPulse's
+   * `workspaceId`) narrows a scan.
+   */
+  private leading: Index[] = [];
 
   constructor(
     readonly db: string,
@@ -381,6 +387,7 @@ export class Collection {
     const slot = this.store(raw, special);
     bucketAdd(this.ids, hashKey(idKey), slot);
     for (let i = 1; i < this.indexes.length; i++) this.indexes[i]!.add(slot, all[i]!);
+    for (const ix of this.leading) ix.add(slot, ix.entries(view));
     return slot;
   }
 
@@ -400,6 +407,13 @@ export class Collection {
       ix.remove(slot, olds[i]!);
       ix.add(slot, news[i]!);
     }
+    for (const ix of this.leading) {
+      const o = ix.entries(oldView);
+      const n = ix.entries(view);
+      if (o.map((e) => e.key).join('\u0002') === n.map((e) => e.key).join('\u0002')) continue;
+      ix.remove(slot, o);
+      ix.add(slot, n);
+    }
     this.rewrite(slot, raw, special);
   }
 
@@ -412,6 +426,7 @@ export class Collection {
     const v = view ?? this.view(slot);
     bucketRemove(this.ids, hashKey(keyOf(v._id)), slot);
     for (let i = 1; i < this.indexes.length; i++) this.indexes[i]!.remove(slot, this.indexes[i]!.entries(v));
+    for (const ix of this.leading) ix.remove(slot, ix.entries(v));
     const len = this.raw(slot).length;
     this.flags[slot] = 0;
     this.live--;
@@ -421,15 +436,42 @@ export class Collection {
 
   /** Builds a new index over existing documents; throws DuplicateKey without adding it. */
   addIndex(spec: IndexSpec): Index {
-    const ix = this.own(new Index(spec));
+    const ix = this.build(new Index(spec));
+    this.indexes.push(ix);
+    this.syncLeading();
+    return ix;
+  }
+
+  private build(ix: Index): Index {
+    this.own(ix);
     for (const slot of this.slots()) {
       const entries = ix.entries(this.view(slot));
       const c = ix.conflict(entries, slot);
       if (c) throw ix.duplicateError(this.ns, c);
       ix.add(slot, entries);
     }
-    this.indexes.push(ix);
     return ix;
+  }
+
+  /** Drops a (non-_id) index by name; false when there is none. */
+  dropIndex(name: string): boolean {
+    const i = this.indexes.findIndex((ix) => ix.spec.name === name);
+    if (i <= 0) return false;
+    this.indexes.splice(i, 1);
+    this.syncLeading();
+    return true;
+  }
+
+  /** Keeps one internal index per leading field of the non-partial compound indexes. */
+  private syncLeading(): void {
+    const wanted = new Set(
+      this.indexes.filter((ix) => ix.fields.length > 1 && !ix.partial).map((ix) => ix.fields[0]!),
+    );
+    this.leading = this.leading.filter((ix) => wanted.has(ix.fields[0]!));
+    for (const f of wanted) {
+      if (this.leading.some((ix) => ix.fields[0] === f)) continue;
+      this.leading.push(this.build(new Index({ v: 2, key: { [f]: 1 }, name: `(leading ${f})` })));
+    }
   }
 
   /**
@@ -472,6 +514,7 @@ export class Collection {
     }
     remapBuckets(this.ids, to);
     for (const ix of this.indexes) remapBuckets(ix.map, to);
+    for (const ix of this.leading) remapBuckets(ix.map, to);
   }
 
   /**
@@ -492,7 +535,7 @@ export class Collection {
       return [...out].sort((a, b) => a - b);
     }
     let best: Index | undefined;
-    for (const ix of this.indexes) {
+    for (const ix of [...this.indexes, ...this.leading]) {
       if (ix.partial) continue;
       if (!ix.fields.every((f) => eq.has(f))) continue;
       if (ix.fields.length > 1 && ix.fields.some((f) => eq.get(f)!.length !== 1)) continue;

@@ -80,9 +80,7 @@ export class Store {
   }
 
   dropIndex(coll: Collection, name: string): void {
-    const i = coll.indexes.findIndex((ix) => ix.spec.name === name);
-    if (i <= 0) return;
-    coll.indexes.splice(i, 1);
+    if (!coll.dropIndex(name)) return;
     this.persistence?.append(Op.DropIndex, coll.ns, serialize({ name }));
   }
 
@@ -162,8 +160,7 @@ export class Store {
       case Op.DropIndex: {
         const coll = this.replayCollection(db, name);
         const { name: ixName } = deserialize(r.body) as { name: string };
-        const i = coll.indexes.findIndex((ix) => ix.spec.name === ixName);
-        if (i > 0) coll.indexes.splice(i, 1);
+        coll.dropIndex(ixName);
         return;
       }
       case Op.Put: {
