@@ -50,6 +50,7 @@ async function run(): Promise<BenchRow[]> {
     await col.createIndex({ code: 1 }, { unique: true });
 
     const heapBefore = heapNow();
+    const rssBefore = process.memoryUsage().rss;
     let bsonBytes = 0;
     let insertMs = 0;
     for (let i = 0; i < N; i += 1000) {
@@ -60,6 +61,7 @@ async function run(): Promise<BenchRow[]> {
       for (const d of batch) bsonBytes += serialize(d).length;
     }
     const used = heapNow() - heapBefore;
+    const rss = process.memoryUsage().rss;
     let t: bigint;
     rows.push({
       group: 'store',
@@ -118,6 +120,14 @@ async function run(): Promise<BenchRow[]> {
       goal: '≤ 3×',
       pass: used / bsonBytes <= 3,
       note: `heap+buffers growth ${(used / 1048576).toFixed(1)} MB for ${(bsonBytes / 1048576).toFixed(1)} MB of BSON (after GC)`,
+    });
+
+    rows.push({
+      group: 'store',
+      metric: 'RSS after loading 100k (whole bench process)',
+      value: rss / 1048576,
+      unit: 'MB',
+      note: `grew ${((rss - rssBefore) / 1048576).toFixed(1)} MB while loading (server and client share the process)`,
     });
 
     // Journal replay: 100k inserts are in the journal (compaction disabled above).
