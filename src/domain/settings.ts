@@ -78,6 +78,8 @@ export interface WorkspaceSettings {
   alertCap: number;
   quietHours: QuietHours;
   rules: Rule[];
+  /** Conversion a manager expects per stage key (0..1); bottlenecks compare against it. */
+  conversionTargets?: Record<string, number> | undefined;
 }
 
 export function defaultSettings(opts: {

@@ -101,6 +101,8 @@ const PIPELINE_SHORTCUTS: Record<string, PipelineSub> = {
   复盘: 'review',
   预测: 'forecast',
   停滞: 'stalled',
+  设置: 'settings',
+  导出: 'export',
 };
 
 /**

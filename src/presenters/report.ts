@@ -31,13 +31,18 @@ function vs(locale: Locale, c: Compared, fmt: (v: number | null) => string): Ric
   return [t(locale, k('vsPrev'), { value: fmt(c.current), previous: fmt(c.previous) })];
 }
 
-function filterContext(r: PipelineReport): RichText {
-  const out: RichText = [periodText(r)];
-  if (r.filter.ownerId) out.push(' · ', t(r.locale, k('filterOwner')), { mention: r.filter.ownerId });
+/** The filters under a header; the period too when the header does not name it. */
+function filterContext(r: PipelineReport, withPeriod = false): RichText {
+  const parts: RichText[] = [];
+  if (withPeriod) parts.push([periodText(r)]);
+  if (r.filter.ownerId) parts.push([t(r.locale, k('filterOwner')), { mention: r.filter.ownerId }]);
   if (r.filter.source)
-    out.push(' · ', t(r.locale, k('filterSource'), { source: t(r.locale, `source.${r.filter.source}`) }));
-  return out;
+    parts.push([t(r.locale, k('filterSource'), { source: t(r.locale, `source.${r.filter.source}`) })]);
+  return parts.flatMap((p, i) => (i === 0 ? p : [' · ', ...p]));
 }
+
+/** The context block under a header, when there is anything to say. */
+const contextBlocks = (text: RichText): RichBlock[] => (text.length ? [{ type: 'context', text }] : []);
 
 function kpiFields(r: PipelineReport): { label: string; value: RichText }[] {
   const { locale } = r;
@@ -122,7 +127,7 @@ export async function pipelineMessage(r: PipelineReport): Promise<RichMessage> {
   const image = await funnelChart({ locale, currency: r.currency, stages: funnelStages(r) });
   const blocks: RichBlock[] = [
     { type: 'header', text: t(locale, k('title'), { period: periodText(r) }) },
-    { type: 'context', text: filterContext(r) },
+    ...contextBlocks(filterContext(r)),
     { type: 'image', image },
     { type: 'fields', fields: kpiFields(r) },
   ];
@@ -162,7 +167,7 @@ export async function forecastMessage(r: PipelineReport): Promise<RichMessage> {
   ]);
   const blocks: RichBlock[] = [
     { type: 'header', text: t(locale, k('forecastTitle')) },
-    { type: 'context', text: filterContext(r) },
+    ...contextBlocks(filterContext(r, true)),
     { type: 'image', image },
   ];
   blocks.push(items.length ? { type: 'list', items } : { type: 'context', text: [t(locale, k('noData'))] });
@@ -235,7 +240,7 @@ export async function digestMessage(r: PipelineReport, previous?: PipelineReport
   const image = await funnelChart({ locale, currency: r.currency, stages: funnelStages(r) });
   const blocks: RichBlock[] = [
     { type: 'header', text: t(locale, k('digestTitle'), { period: periodText(r) }) },
-    { type: 'context', text: filterContext(r) },
+    ...contextBlocks(filterContext(r)),
     { type: 'image', image },
     { type: 'fields', fields: kpiFields(r) },
   ];
@@ -370,7 +375,7 @@ export async function digestMessage(r: PipelineReport, previous?: PipelineReport
       ]),
     });
   }
-  return { summary: summary(r), blocks };
+  return { summary: `${t(locale, k('digestTitle'), { period: periodText(r) })}: ${summary(r)}`, blocks };
 }
 
 function lostReasonLabel(r: PipelineReport, key: string): string {

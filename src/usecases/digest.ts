@@ -9,6 +9,8 @@ import { byValue } from '../domain/alerts.js';
 import { isStalled } from '../domain/deal.js';
 import { formatDate } from '../i18n/format.js';
 import { digestFallbackMessage, digestThreadMessage } from '../presenters/alerts.js';
+import { digestMessage } from '../presenters/report.js';
+import { pipelineReport } from './reports.js';
 import type { RichMessage } from '../presenters/rich.js';
 import { isDuplicateKey, readyJobsModels } from '../store/jobs-models.js';
 import type { WorkspaceRecord } from '../store/repo.js';
@@ -55,6 +57,19 @@ export function digestPeriod(
 export function nextDigestAt(schedule: string, timeZone: string, now: Date): Date {
   return CronExpressionParser.parse(schedule, { tz: timeZone, currentDate: now }).next().toDate();
 }
+
+/**
+ * The review digest: the analytics report over the length of one review period
+ * (the time between two scheduled reviews), presented with the funnel image, KPIs against the
+ * previous period, bottlenecks, top stalled deals and the per-rep table.
+ */
+export const reportDigest: DigestBuilder = async (ctx, period) => {
+  const days = Math.max(1, Math.round((period.at.getTime() - period.previous.getTime()) / 86_400_000));
+  // The period's length comes from the schedule; stalled deals and open values are as of now.
+  const report = await pipelineReport(ctx, { period: `${days}d` });
+  if (!report.ok) throw new Error(`digest report failed: ${JSON.stringify(report.error)}`);
+  return digestMessage(report.value);
+};
 
 /** A digest from the store alone: KPIs, the top stalled deals by value and a per-rep table. */
 export const fallbackDigest: DigestBuilder = async (ctx, period) => {
@@ -127,7 +142,7 @@ export async function postDigest(
   }
   let ref: MessageRef;
   try {
-    const message = await (opts.build ?? fallbackDigest)(ctx, period);
+    const message = await (opts.build ?? reportDigest)(ctx, period);
     ref = await notifier.post(workspace, { channel }, message);
   } catch (err) {
     // Release the claim so the retry (Agenda backoff) or the next instance can send it.

@@ -69,8 +69,7 @@ function ownerIdFrom(input: string): string {
 
 /** Conversion targets a manager may set per stage (settings field `conversionTargets`, 0..1). */
 function targetsOf(ctx: Ctx): Record<string, number> | undefined {
-  const t = (ctx.workspace.settings as { conversionTargets?: unknown }).conversionTargets;
-  return t && typeof t === 'object' ? (t as Record<string, number>) : undefined;
+  return ctx.workspace.settings.conversionTargets;
 }
 
 /** KPIs, comparison with the previous period and bottlenecks for the workspace (optionally one rep or source). */

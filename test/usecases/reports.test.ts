@@ -313,7 +313,7 @@ describe('report messages', () => {
         kpis: { ...r.kpis, now: { ...r.kpis.now, pipelineValue: 2000, weightedValue: 1042.5 } },
       }),
     );
-    expect(d).toContain('Weekly pipeline review — last 30 days');
+    expect(d).toContain('Pipeline review — last 30 days');
     expect(d).toContain('• Qualification → Needs Analysis: 50% (2/4), prev. 0%');
     expect(d).toContain('• Qualification: 12 d / 11 d (threshold 10 d), prev. 5 d');
     expect(d).toContain('Since the last review: pipeline $2.5k (+$450), weighted $1k ($0)');

@@ -3,7 +3,7 @@ export const en = {
   title: 'Pipeline — {{period}}',
   forecastTitle: 'Forecast — open pipeline by expected close month',
   stalledTitle: 'Stalled deals',
-  digestTitle: 'Weekly pipeline review — {{period}}',
+  digestTitle: 'Pipeline review — {{period}}',
   period: {
     rolling: 'last {{days}} days',
     this_month: 'this month',
@@ -92,7 +92,7 @@ export const zhCN: typeof en = {
   title: '销售漏斗 — {{period}}',
   forecastTitle: '预测 — 按预计成交月份的在途商机',
   stalledTitle: '停滞商机',
-  digestTitle: '每周销售漏斗复盘 — {{period}}',
+  digestTitle: '销售漏斗复盘 — {{period}}',
   period: {
     rolling: '最近 {{days}} 天',
     this_month: '本月',

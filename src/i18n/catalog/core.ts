@@ -54,6 +54,7 @@ export const en = {
     timezone: 'Use an IANA time zone such as Asia/Shanghai or America/New_York.',
     locale: 'Use en or zh-CN.',
     role: 'Use rep, manager or admin.',
+    period: 'Try last 90d, 30d, this quarter, last month or 本月.',
   },
   invalid: {
     generic: '{{field}} “{{value}}” is not accepted.',
@@ -100,6 +101,7 @@ export const en = {
     terminal_stages: 'The pipeline needs exactly one Won and one Lost stage.',
     no_open_stage: 'The pipeline needs at least one open stage.',
     list_empty: '{{field}} needs at least one entry.',
+    period_format: '{{field}} “{{value}}” is not a period.',
     rule_id: 'Every rule needs its own id (“{{value}}” is missing or used twice).',
     webhook_url: 'Webhook URL “{{value}}” must be an http(s) address.',
     webhook_secret: 'The webhook secret must be at least {{min}} characters.',
@@ -126,6 +128,7 @@ export const en = {
     roles: 'Only managers can change roles.',
     grant_admin: 'Only admins can grant or remove the admin role.',
     import: 'Only managers can import deals.',
+    report_other_owner: 'Only managers can see another rep’s numbers.',
   },
   conflict: {
     concurrent_update:
@@ -327,6 +330,7 @@ export const zhCN: Catalog = {
     timezone: '请使用 IANA 时区，例如 Asia/Shanghai。',
     locale: '请使用 en 或 zh-CN。',
     role: '请使用 rep（销售）、manager（经理）或 admin（管理员）。',
+    period: '可以写 最近90天、30d、本季度、上个月 或 this quarter。',
   },
   invalid: {
     generic: '{{field}}“{{value}}”无法识别。',
@@ -372,6 +376,7 @@ export const zhCN: Catalog = {
     terminal_stages: '销售流程必须有且只有一个“成交”和一个“流失”阶段。',
     no_open_stage: '销售流程至少需要一个进行中的阶段。',
     list_empty: '{{field}}至少需要一项。',
+    period_format: '{{field}}“{{value}}”不是有效的时间段。',
     rule_id: '每条规则都需要唯一的标识（“{{value}}”缺失或重复）。',
     webhook_url: 'Webhook 地址“{{value}}”必须是 http(s) 地址。',
     webhook_secret: 'Webhook 密钥至少需要 {{min}} 个字符。',
@@ -398,6 +403,7 @@ export const zhCN: Catalog = {
     roles: '只有经理可以修改角色。',
     grant_admin: '只有管理员可以授予或取消管理员角色。',
     import: '只有经理可以导入商机。',
+    report_other_owner: '只有经理可以查看其他销售的数据。',
   },
   conflict: {
     concurrent_update: '{{ref}} 刚刚被其他人修改，本次未保存。请刷新后重试。',
