@@ -6,12 +6,9 @@
 import dotenv from 'dotenv';
 import { parseArgs } from 'node:util';
 import { createCore, type Core } from './app.js';
+import { startServices, type Stoppable } from './bootstrap.js';
 import { ConfigError, feishuEnabled, loadConfig, slackEnabled, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
-
-interface Stoppable {
-  stop(): Promise<void>;
-}
 
 export interface CliOptions {
   demo: boolean;
@@ -74,8 +71,7 @@ async function main(): Promise<number> {
     { database: core.db.kind, where: core.db.where },
     `database: ${core.db.kind} (${core.db.where})`,
   );
-  if (core.db.kind !== 'external' && (cli.exec.length > 0 || interactiveConsole))
-    process.stderr.write(`DealPulse: database ${core.db.kind}, data in ${core.db.where}\n`);
+  if (consoleMode) process.stderr.write(`DealPulse: database ${core.db.kind} (${core.db.where})\n`);
 
   const running: Stoppable[] = [];
   let stopping = false;
@@ -96,19 +92,14 @@ async function main(): Promise<number> {
     })
     .catch((err) => logger.warn({ err }, 'chart warm-up failed'));
 
-  if (slackEnabled(config)) {
-    const { startSlack } = await import('./adapters/slack/index.js');
-    running.push(await startSlack(core, config, logger));
-  }
-  if (feishuEnabled(config)) {
-    const { startFeishu } = await import('./adapters/feishu/index.js');
-    running.push(await startFeishu(core, config, logger));
-  }
-  if (!slackEnabled(config) && !feishuEnabled(config))
+  if (!slackEnabled(config) && !feishuEnabled(config)) {
     logger.info('no chat platform configured (SLACK_* / FEISHU_*): running the local console');
-
-  const { startScheduler } = await import('./jobs/index.js');
-  running.push(await startScheduler(core, config, logger));
+    if (consoleMode)
+      process.stderr.write(
+        'DealPulse: no chat platform configured (SLACK_*, FEISHU_*): local console mode\n',
+      );
+  }
+  running.push(await startServices(core, config, logger));
 
   if (cli.demo) {
     const { loadDemo } = await import('./demo/index.js');

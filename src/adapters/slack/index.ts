@@ -56,6 +56,8 @@ export interface StartSlackOptions {
   submitTimeBoxMs?: number;
   /** Web API retries (Bolt's default retries for ~30 minutes). */
   retries?: number;
+  /** More routes served on the same port (Feishu's webhooks when both run over HTTP). */
+  customRoutes?: NonNullable<ConstructorParameters<typeof App>[0]>['customRoutes'];
 }
 
 /** Bot scopes the app asks for on install (keep in sync with manifests/slack.yaml). */
@@ -114,6 +116,7 @@ export async function startSlack(
   const app = new App({
     logger: bLogger,
     clientOptions,
+    ...(opts.customRoutes?.length ? { customRoutes: opts.customRoutes } : {}),
     ...(mode === 'socket'
       ? { socketMode: true, appToken: config.SLACK_APP_TOKEN }
       : { signingSecret: config.SLACK_SIGNING_SECRET }),
