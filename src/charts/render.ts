@@ -132,7 +132,7 @@ export async function renderChart(spec: TopLevelSpec): Promise<RenderedChart> {
   const rt = await loadChartRuntime();
   const { vega, sharp } = rt;
   const { key, template, bindings } = splitSpec(spec);
-  const view = new vega.View(runtimeFor(rt, key, template), { renderer: 'none', logLevel: vega.Warn });
+  const view = new vega.View(runtimeFor(rt, key, template), { renderer: 'none', logLevel: vega.Error });
   let svg: string;
   try {
     if (bindings.values) view.data(DATA_NAME, bindings.values);
