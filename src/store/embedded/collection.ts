@@ -29,42 +29,37 @@ export function hashKey(s: string): number {
   return h | 0;
 }
 
-/** hash → one slot, or several slots (ascending insertion of the add calls). */
-type Buckets = Map<number, number | number[]>;
+/** hash → one slot, or a set of slots (O(1) add and remove however many share a key). */
+type Buckets = Map<number, number | Set<number>>;
 
 function bucketAdd(map: Buckets, h: number, slot: number): void {
   const hit = map.get(h);
   if (hit === undefined) map.set(h, slot);
   else if (typeof hit === 'number') {
-    if (hit !== slot) map.set(h, hit < slot ? [hit, slot] : [slot, hit]);
-  } else if (hit.length === 0 || hit[hit.length - 1]! < slot) hit.push(slot);
-  else if (!hit.includes(slot)) {
-    hit.push(slot);
-    hit.sort((a, b) => a - b);
-  }
+    if (hit !== slot) map.set(h, new Set([hit, slot]));
+  } else hit.add(slot);
 }
 
 function bucketRemove(map: Buckets, h: number, slot: number): void {
   const hit = map.get(h);
   if (hit === slot) map.delete(h);
   else if (hit !== undefined && typeof hit !== 'number') {
-    const i = hit.indexOf(slot);
-    if (i >= 0) hit.splice(i, 1);
-    if (hit.length === 1) map.set(h, hit[0]!);
-    else if (hit.length === 0) map.delete(h);
+    hit.delete(slot);
+    if (hit.size === 1) map.set(h, hit.values().next().value!);
+    else if (hit.size === 0) map.delete(h);
   }
 }
 
 function bucketSlots(map: Buckets, h: number): readonly number[] {
   const hit = map.get(h);
   if (hit === undefined) return [];
-  return typeof hit === 'number' ? [hit] : hit;
+  return typeof hit === 'number' ? [hit] : [...hit];
 }
 
 function remapBuckets(map: Buckets, to: Int32Array): void {
   for (const [h, v] of map) {
     if (typeof v === 'number') map.set(h, to[v]!);
-    else for (let i = 0; i < v.length; i++) v[i] = to[v[i]!]!;
+    else map.set(h, new Set(Array.from(v, (x) => to[x]!)));
   }
 }
 
@@ -547,7 +542,9 @@ export class Collection {
       for (const v of eq.get(best.fields[0]!)!) for (const r of best.lookup(keyOf(v))) out.add(r);
       return [...out].sort((a, b) => a - b);
     }
-    return [...best.lookup(best.fields.map((f) => keyOf(eq.get(f)![0])).join('\u0001'))];
+    return [...best.lookup(best.fields.map((f) => keyOf(eq.get(f)![0])).join('\u0001'))].sort(
+      (a, b) => a - b,
+    );
   }
 }
 
