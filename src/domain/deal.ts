@@ -51,7 +51,12 @@ export function checkTransition(
   stages: readonly StageDef[],
   deal: Deal & DealFields,
   targetKey: string,
-  opts: { reason?: string | undefined; customFields?: readonly CustomFieldDef[] } = {},
+  opts: {
+    reason?: string | undefined;
+    customFields?: readonly CustomFieldDef[];
+    /** Imported history: the deal already is in the stage; requirements are reported, not enforced. */
+    skipRequirements?: boolean;
+  } = {},
 ): Result<{ target: StageDef; direction: Direction }> {
   if (deal.status !== 'open') return fail({ kind: 'Conflict', reason: 'already_closed', ref: deal.code });
   const target = findStage(stages, targetKey);
@@ -66,7 +71,7 @@ export function checkTransition(
   }
   if (direction === 'backward' && !opts.reason?.trim())
     return fail({ kind: 'Invalid', field: 'reason', reason: 'reason_required_backward' });
-  if (direction === 'forward') {
+  if (direction === 'forward' && !opts.skipRequirements) {
     const missing = missingFields(deal, target, opts.customFields);
     if (missing.length > 0)
       return fail({

@@ -31,6 +31,17 @@ import { invalid, ok, type Result } from './errors.js';
 
 // ───────────────────────────── shared helpers ─────────────────────────────
 
+/** IANA zone validity, cached: luxon's check builds an Intl formatter each time (hot in imports). */
+const zoneValidity = new Map<string, boolean>();
+function validZone(zone: string): boolean {
+  let v = zoneValidity.get(zone);
+  if (v === undefined) {
+    v = IANAZone.isValidZone(zone);
+    if (zoneValidity.size < 1000) zoneValidity.set(zone, v);
+  }
+  return v;
+}
+
 /** Longest input a non-text parser looks at; anything longer is rejected as a format error. */
 const MAX_TOKEN_LENGTH = 100;
 
@@ -431,7 +442,7 @@ export function parseDate(input: string, opts: ParseDateOptions): Result<Date> {
   const field = opts.field ?? 'dueDate';
   const fail = (reason: string, params?: Record<string, string | number>) =>
     invalid<Date>(field, input, reason, params);
-  if (!IANAZone.isValidZone(opts.timeZone)) return invalid('timezone', opts.timeZone, 'timezone_unknown');
+  if (!validZone(opts.timeZone)) return invalid('timezone', opts.timeZone, 'timezone_unknown');
   const now = DateTime.fromJSDate(opts.now, { zone: opts.timeZone });
   if (!now.isValid) return fail('date_format');
   const today = now.startOf('day');
@@ -643,7 +654,7 @@ function resolveDay(
  */
 export function parseExcelSerialDate(n: number, timeZone: string, field = 'dueDate'): Result<Date> {
   const fail = (reason: string) => invalid<Date>(field, String(n), reason);
-  if (!IANAZone.isValidZone(timeZone)) return invalid('timezone', timeZone, 'timezone_unknown');
+  if (!validZone(timeZone)) return invalid('timezone', timeZone, 'timezone_unknown');
   if (!Number.isFinite(n)) return fail('date_format');
   const serial = Math.floor(n);
   if (serial < 1 || serial > 2958465 || serial === 60) return fail('date_invalid');

@@ -18,6 +18,7 @@ import {
 import { findStage, firstStage, lostStage, nextStage, wonStage } from '../domain/pipeline.js';
 import type { Bant, CustomValue, Deal, Note, NoteOrigin, StageDef } from '../domain/types.js';
 import type { DealPatch, DealQuery, ThreadKind } from '../store/repo.js';
+import type { EventOrigin } from './events.js';
 import { abort, canChangeDeal, isManager, run, type Ctx } from './context.js';
 import type { Result } from '../domain/errors.js';
 
@@ -39,6 +40,11 @@ export interface NextStepInput {
 }
 
 export interface DealFieldsInput {
+  /**
+   * `import`: a spreadsheet row recording history. Past dates are accepted, the
+   * target stage's entry requirements are not enforced, and rules do not fire.
+   */
+  origin?: EventOrigin | undefined;
   name?: string | undefined;
   company?: string | undefined;
   amount?: string | undefined;
@@ -61,6 +67,9 @@ export interface CreateDealInput extends DealFieldsInput {
   stageEnteredAt?: Date | undefined;
   externalId?: string | undefined;
 }
+
+const originOf = (input: { origin?: EventOrigin | undefined }): { origin?: EventOrigin } =>
+  input.origin ? { origin: input.origin } : {};
 
 /** Collects field errors so a form can show them all at once. */
 class Problems {
@@ -133,7 +142,14 @@ async function parseFields(
     if (input.closeDate.trim() === '') patch.closeDate = null;
     else {
       const v = p.take(
-        parseDate(input.closeDate, dateOpts(ctx, 'closeDate', Boolean(current && current.status !== 'open'))),
+        parseDate(
+          input.closeDate,
+          dateOpts(
+            ctx,
+            'closeDate',
+            input.origin === 'import' || Boolean(current && current.status !== 'open'),
+          ),
+        ),
       );
       if (v !== undefined) patch.closeDate = v;
     }
@@ -190,7 +206,13 @@ async function parseFields(
   return patch;
 }
 
-function parseNextStep(ctx: Ctx, input: NextStepInput | undefined, p: Problems, required: boolean) {
+function parseNextStep(
+  ctx: Ctx,
+  input: NextStepInput | undefined,
+  p: Problems,
+  required: boolean,
+  allowPast = false,
+) {
   if (!input || input.text.trim() === '') {
     if (required) p.add({ field: 'nextStep', reason: 'next_step_required' });
     return undefined;
@@ -198,7 +220,7 @@ function parseNextStep(ctx: Ctx, input: NextStepInput | undefined, p: Problems, 
   const text = p.take(parseText(input.text, { field: 'nextStep', max: LIMITS.nextStep, required: true }));
   let dueAt: Date | null = null;
   if (input.due && input.due.trim() !== '')
-    dueAt = p.take(parseDate(input.due, dateOpts(ctx, 'dueDate'))) ?? null;
+    dueAt = p.take(parseDate(input.due, dateOpts(ctx, 'dueDate', allowPast))) ?? null;
   return text === undefined ? undefined : { text, dueAt };
 }
 
@@ -322,7 +344,8 @@ export function createDeal(
       const v = p.take(r);
       if (v) stage = v;
     }
-    const nextStep = parseNextStep(ctx, input.nextStep, p, false);
+    const imported = input.origin === 'import';
+    const nextStep = parseNextStep(ctx, input.nextStep, p, false, imported);
     p.throwIfAny();
     const ownerId = patch.ownerId ?? ctx.actor.userId;
     if (ownerId !== ctx.actor.userId && !isManager(ctx.actor.role) && input.ownerId)
@@ -336,8 +359,9 @@ export function createDeal(
       bant: patch.bant ?? {},
       custom: patch.custom ?? {},
     };
-    // A deal created directly in a later stage must satisfy that stage's entry requirements.
-    if (stage.key !== firstStage(s.stages).key) {
+    // A deal created directly in a later stage must satisfy that stage's entry requirements
+    // (an imported row records where the deal already is: the importer reports what is missing).
+    if (stage.key !== firstStage(s.stages).key && !imported) {
       const missing = missingFields(draft, stage, s.customFields);
       if (missing.length)
         abort({
@@ -378,6 +402,7 @@ export function createDeal(
         workspaceId: ctx.workspace.id,
         deal: result.deal,
         actorId: ctx.actor.userId,
+        ...originOf(input),
       });
     return result;
   });
@@ -422,6 +447,7 @@ export function editDeal(ctx: Ctx, ref: string, input: EditDealInput): Promise<R
       workspaceId: ctx.workspace.id,
       deal: updated,
       actorId: ctx.actor.userId,
+      ...originOf(input),
     });
     return updated;
   });
@@ -463,6 +489,7 @@ export function advanceDeal(
       input.nextStep,
       p,
       target?.terminal !== 'won' && target?.terminal !== 'lost',
+      input.origin === 'import',
     );
     const reason = input.reason?.trim()
       ? p.take(parseText(input.reason, { field: 'reason', max: LIMITS.reason }))
@@ -474,7 +501,11 @@ export function advanceDeal(
     if (input.expectedVersion !== undefined && input.expectedVersion !== deal.version)
       abort({ kind: 'Conflict', reason: 'concurrent_update', ref: deal.code });
     const merged = { ...deal, ...patch } as Deal;
-    const check = checkTransition(s.stages, merged, target.key, { reason, customFields: s.customFields });
+    const check = checkTransition(s.stages, merged, target.key, {
+      reason,
+      customFields: s.customFields,
+      skipRequirements: input.origin === 'import',
+    });
     if (!check.ok) abort(check.error);
     const isWon = target.terminal === 'won';
     const moved = conflictIfStale(
@@ -502,6 +533,7 @@ export function advanceDeal(
             deal: moved,
             from: deal.stage,
             actorId: ctx.actor.userId,
+            ...originOf(input),
           }
         : {
             type: 'deal.moved',
@@ -510,6 +542,7 @@ export function advanceDeal(
             from: deal.stage,
             to: target.key,
             actorId: ctx.actor.userId,
+            ...originOf(input),
           },
     );
     return { deal: moved, from: deal.stage };
@@ -520,13 +553,14 @@ export function advanceDeal(
 export function winDeal(
   ctx: Ctx,
   ref: string,
-  input: { amount?: string } = {},
+  input: { amount?: string; origin?: EventOrigin } = {},
 ): Promise<Result<{ deal: Deal; from: string }>> {
   const won = wonStage(ctx.workspace.settings.stages);
-  return advanceDeal(ctx, ref, { stage: won?.key ?? 'won', amount: input.amount });
+  return advanceDeal(ctx, ref, { stage: won?.key ?? 'won', amount: input.amount, origin: input.origin });
 }
 
 export interface LoseInput {
+  origin?: EventOrigin | undefined;
   /** A lost-reason key or label from the workspace's picklist, or free text. */
   reason: string;
   /** Free-text detail next to a picklist reason. */
@@ -585,6 +619,7 @@ export function loseDeal(
       deal: moved,
       from: deal.stage,
       actorId: ctx.actor.userId,
+      ...originOf(input),
     });
     return { deal: moved, from: deal.stage };
   });
@@ -639,11 +674,15 @@ export function reopenDeal(
   });
 }
 
-export function setNextStep(ctx: Ctx, ref: string, input: NextStepInput): Promise<Result<Deal>> {
+export function setNextStep(
+  ctx: Ctx,
+  ref: string,
+  input: NextStepInput & { origin?: EventOrigin },
+): Promise<Result<Deal>> {
   return run(async () => {
     const deal = await loadForChange(ctx, ref, 'next_step');
     const p = new Problems();
-    const nextStep = parseNextStep(ctx, input, p, true);
+    const nextStep = parseNextStep(ctx, input, p, true, input.origin === 'import');
     p.throwIfAny();
     const updated = conflictIfStale(
       await ctx.deps.store.updateDeal(ctx.workspace.id, deal.id, deal.version, { nextStep }, ctx.now),
@@ -654,6 +693,7 @@ export function setNextStep(ctx: Ctx, ref: string, input: NextStepInput): Promis
       workspaceId: ctx.workspace.id,
       deal: updated,
       actorId: ctx.actor.userId,
+      ...originOf(input),
     });
     return updated;
   });

@@ -2,7 +2,10 @@
 import type { Logger } from '../logger.js';
 import type { Deal, Note } from '../domain/types.js';
 
-export type DomainEvent =
+/** Where a change came from: `import` marks rows replayed from a spreadsheet (rules do not fire for them). */
+export type EventOrigin = 'import';
+
+export type DomainEvent = (
   | { type: 'deal.created'; workspaceId: string; deal: Deal; actorId: string }
   | { type: 'deal.updated'; workspaceId: string; deal: Deal; actorId: string }
   | { type: 'deal.moved'; workspaceId: string; deal: Deal; from: string; to: string; actorId: string }
@@ -12,7 +15,8 @@ export type DomainEvent =
   | { type: 'deal.snoozed'; workspaceId: string; deal: Deal; actorId: string }
   | { type: 'deal.assigned'; workspaceId: string; deal: Deal; previousOwnerId: string; actorId: string }
   | { type: 'note.added'; workspaceId: string; deal: Deal; note: Note; actorId: string }
-  | { type: 'settings.updated'; workspaceId: string; actorId: string };
+  | { type: 'settings.updated'; workspaceId: string; actorId: string }
+) & { origin?: EventOrigin };
 
 export type EventHandler = (event: DomainEvent) => Promise<void> | void;
 

@@ -48,6 +48,8 @@ export async function fireRulesForEvent(
   jobs: JobsPort,
   event: DomainEvent,
 ): Promise<RuleCounts> {
+  // Spreadsheet imports replay history: a won row is not a new win to kick off.
+  if (event.origin === 'import') return { fired: 0, failed: 0 };
   const signal = signalOf(event);
   if (!signal) return { fired: 0, failed: 0 };
   const workspace = await env.deps.store.getWorkspace(event.workspaceId);

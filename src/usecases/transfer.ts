@@ -52,6 +52,9 @@ import {
 } from './deals.js';
 import { updateSettings } from './settings.js';
 
+/** A row warning: a catalogue key under `transfer.warning.` (owner ones take the owner cell). */
+type RowWarning = string | { key: string; params: Record<string, string> };
+
 export interface ImportFile {
   buffer: Buffer;
   filename: string;
@@ -162,7 +165,7 @@ interface PlannedRow {
   stageEnteredAt?: Date;
   closedAt: Date;
   action: 'create' | 'update' | 'unchanged';
-  warnings: string[];
+  warnings: RowWarning[];
 }
 
 type RowProblem = Omit<InvalidError, 'kind' | 'more'> | DomainError;
@@ -407,12 +410,12 @@ function planRow(
     externalId: string;
     customFields: CustomFieldDef[];
   },
-): { plan?: PlannedRow; problems: RowProblem[]; warnings: string[] } {
+): { plan?: PlannedRow; problems: RowProblem[]; warnings: RowWarning[] } {
   const s = ctx.workspace.settings;
   const v = raw.values;
   const get = (f: ImportField): string => (v[f] ?? '').trim();
   const problems: RowProblem[] = [];
-  const warnings: string[] = [];
+  const warnings: RowWarning[] = [];
   const take = <T>(r: Result<T>): T | undefined => {
     if (r.ok) return r.value;
     problems.push(r.error);
@@ -500,19 +503,14 @@ function planRow(
   if (!createdAt && status !== 'open' && !existing) createdAt = closedAt;
   let closeDate: Date | null | undefined;
   if (get('closeDate'))
-    closeDate = take(
-      parseDate(
-        get('closeDate'),
-        dateOpts(ctx, refNow, 'closeDate', Boolean(existing && existing.status !== 'open')),
-      ),
-    );
+    closeDate = take(parseDate(get('closeDate'), dateOpts(ctx, refNow, 'closeDate', true)));
 
   let nextStep: { text: string; due?: string } | undefined;
   if (status === 'open' && get('nextStep')) {
     const text = take(
       parseText(get('nextStep'), { field: 'nextStep', max: LIMITS.nextStep, required: true }),
     );
-    if (get('nextStepDue')) take(parseDate(get('nextStepDue'), dateOpts(ctx, ctx.now, 'dueDate', false)));
+    if (get('nextStepDue')) take(parseDate(get('nextStepDue'), dateOpts(ctx, ctx.now, 'dueDate', true)));
     if (text) nextStep = { text, ...(get('nextStepDue') ? { due: get('nextStepDue') } : {}) };
   }
   let lostReason: string | undefined;
@@ -563,15 +561,17 @@ function planRow(
     ...(lostReason ? { lostReason } : {}),
   };
 
-  // Stage rules, as the use cases will apply them.
+  // A row records where the deal already is: fields its stage would require are reported, not enforced.
   const rule = (st: StageDef | undefined, custom = true) => {
     if (!st) return;
     const missing = missingFields(parsed, st, custom ? s.customFields : []);
     if (missing.length)
-      problems.push({
-        field: missing[0]!,
-        reason: 'required_for_stage',
-        params: { stage: st.key, fields: missing.join(', ') },
+      warnings.push({
+        key: 'stage_requirements',
+        params: {
+          stage: st.labels[ctx.locale],
+          fields: missing.map((f) => fieldLabel(ctx.locale, f)).join(ctx.locale === 'zh-CN' ? '、' : ', '),
+        },
       });
   };
   let action: PlannedRow['action'] = 'create';
@@ -713,7 +713,10 @@ async function analyze(ctx: Ctx, file: ImportFile): Promise<Analysis> {
     for (const w of r.warnings)
       warnings.push({
         row: k.raw.row,
-        reason: t(ctx.locale, `transfer.warning.${w}`, { value: (k.raw.values.owner ?? '').trim() }),
+        reason:
+          typeof w === 'string'
+            ? t(ctx.locale, `transfer.warning.${w}`, { value: (k.raw.values.owner ?? '').trim() })
+            : t(ctx.locale, `transfer.warning.${w.key}`, w.params),
       });
     if (r.plan) planned.push(r.plan);
     else
@@ -874,12 +877,13 @@ async function writeRow(
   const close = async (code: string) => {
     const r =
       plan.status === 'won'
-        ? await winDeal(when, code)
-        : await loseDeal(when, code, { reason: i.lostReason ?? '' });
+        ? await winDeal(when, code, { origin: 'import' })
+        : await loseDeal(when, code, { reason: i.lostReason ?? '', origin: 'import' });
     return r.ok ? undefined : r.error;
   };
   if (!plan.existing) {
     const created = await createDeal(when, {
+      origin: 'import',
       name: i.name,
       company: i.company,
       amount: i.amount,
@@ -908,7 +912,7 @@ async function writeRow(
   const deal = plan.existing;
   const edit = editInput(plan, deal);
   if (Object.keys(edit).length) {
-    const r = await editDeal(when, deal.code, { ...edit, expectedVersion: deal.version });
+    const r = await editDeal(when, deal.code, { ...edit, origin: 'import', expectedVersion: deal.version });
     if (!r.ok) return { error: r.error };
   }
   if (deal.status === 'open') {
@@ -922,13 +926,14 @@ async function writeRow(
           : {}),
       };
       const r = await advanceDeal(ctx, deal.code, {
+        origin: 'import',
         stage: plan.stage.key,
         nextStep,
         reason: t(ctx.locale, 'transfer.importReason'),
       });
       if (!r.ok) return { error: r.error };
     } else if (i.nextStep && i.nextStep.text !== deal.nextStep?.text) {
-      const r = await setNextStep(ctx, deal.code, i.nextStep);
+      const r = await setNextStep(ctx, deal.code, { ...i.nextStep, origin: 'import' });
       if (!r.ok) return { error: r.error };
     }
     if (closing) {

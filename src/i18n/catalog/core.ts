@@ -129,6 +129,7 @@ export const en = {
     grant_admin: 'Only admins can grant or remove the admin role.',
     import: 'Only managers can import deals.',
     report_other_owner: 'Only managers can see another rep’s numbers.',
+    export: 'Only managers can export the pipeline.',
   },
   conflict: {
     concurrent_update:
@@ -404,6 +405,7 @@ export const zhCN: Catalog = {
     grant_admin: '只有管理员可以授予或取消管理员角色。',
     import: '只有经理可以导入商机。',
     report_other_owner: '只有经理可以查看其他销售的数据。',
+    export: '只有经理可以导出销售数据。',
   },
   conflict: {
     concurrent_update: '{{ref}} 刚刚被其他人修改，本次未保存。请刷新后重试。',

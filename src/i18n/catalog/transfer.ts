@@ -57,6 +57,7 @@ export const en = {
   warning: {
     owner_unknown: 'Owner “{{value}}” is not a member of this workspace: the deal is assigned to you.',
     owner_unknown_kept: 'Owner “{{value}}” is not a member of this workspace: the owner stays unchanged.',
+    stage_requirements: 'Imported in {{stage}} without {{fields}}: fill them in on the deal.',
   },
   importReason: 'Changed by a spreadsheet import',
   preview: {
@@ -173,6 +174,7 @@ export const zhCN: typeof en = {
   warning: {
     owner_unknown: '负责人“{{value}}”不是本工作区成员：该商机分配给你。',
     owner_unknown_kept: '负责人“{{value}}”不是本工作区成员：负责人保持不变。',
+    stage_requirements: '已导入到“{{stage}}”，但缺少：{{fields}}。请在商机中补充。',
   },
   importReason: '由表格导入修改',
   preview: {
