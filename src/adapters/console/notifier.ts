@@ -5,6 +5,7 @@
  * in the database by an earlier session never collide with this one's; users
  * type the short number (`/reply 3 …`).
  */
+import { randomBytes } from 'node:crypto';
 import type { Locale } from '../../domain/types.js';
 import { t } from '../../i18n/index.js';
 import type { RichAction, RichMessage } from '../../presenters/rich.js';
@@ -45,7 +46,8 @@ export class ConsoleNotifier implements Notifier {
   static readonly CHANNEL = 'general';
 
   constructor(private readonly opts: ConsoleNotifierOptions) {
-    this.runTag = opts.runTag ?? Math.floor(Date.now() / 1000).toString(36);
+    // Unique per session: message refs and request keys must never repeat across runs.
+    this.runTag = opts.runTag ?? `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   }
 
   private next(channel: string, root?: MessageRef): PostedMessage {
