@@ -23,6 +23,7 @@ import { LocaleCache } from './locale.js';
 import { SlackNotifier } from './notifier.js';
 import { RecentKeys, type SlackEnv } from './runtime.js';
 import { registerShortcuts } from './shortcuts/index.js';
+import { ImportForms } from './transfer.js';
 import { registerViews } from './views/index.js';
 
 export type SlackConfig = Pick<
@@ -68,6 +69,9 @@ export const BOT_SCOPES = [
   'channels:history',
   'groups:history',
   'files:write',
+  'files:read',
+  'im:history',
+  'im:write',
 ];
 
 /** Bolt's logger on top of ours (pino redacts secrets); Bolt's debug chatter stays at debug. */
@@ -155,7 +159,14 @@ export async function startSlack(
     return client;
   };
   const notifier = new SlackNotifier(clientFor, logger);
-  const env: SlackEnv = { core, logger, locales: new LocaleCache(), notifier, seen: new RecentKeys() };
+  const env: SlackEnv = {
+    core,
+    logger,
+    locales: new LocaleCache(),
+    notifier,
+    seen: new RecentKeys(),
+    importForms: new ImportForms(),
+  };
 
   registerCommands(app, env);
   registerActions(app, env);

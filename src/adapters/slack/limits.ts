@@ -176,6 +176,18 @@ function checkElement(e: Obj, where: string, check: (c: boolean, w: string) => v
       break;
     case 'users_select':
       break;
+    case 'file_input': {
+      // Modals only (an input block); 1–10 files, file types as extensions without the dot.
+      const max = e.max_files === undefined ? 10 : Number(e.max_files);
+      check(Number.isInteger(max) && max >= 1 && max <= 10, `${where}: max_files`);
+      if (e.filetypes !== undefined)
+        check(
+          Array.isArray(e.filetypes) &&
+            e.filetypes.every((t) => typeof t === 'string' && /^[a-z0-9]+$/.test(t)),
+          `${where}: filetypes`,
+        );
+      break;
+    }
     default:
       check(false, `${where}: unexpected element type ${String(e.type)}`);
   }

@@ -15,6 +15,7 @@ import { rememberThread } from '../../usecases/deals.js';
 import type { LocaleCache } from './locale.js';
 import type { SlackNotifier } from './notifier.js';
 import { renderMessage, renderModal } from './render.js';
+import type { ImportForms } from './transfer.js';
 
 type WebClient = webApi.WebClient;
 
@@ -25,6 +26,8 @@ export interface SlackEnv {
   notifier: SlackNotifier;
   /** Request keys already handled by this process (redelivered requests are acked and dropped). */
   seen: RecentKeys;
+  /** Import forms of recent previews (the DM preview's button opens them). */
+  importForms: ImportForms;
 }
 
 /**

@@ -6,6 +6,24 @@ export const en = {
   slowSubmit: 'This is taking longer than usual; I’ll send you the result here in a moment.',
   formProblem: 'Please check the form: {{problem}}',
   shortcutNoText: 'That message has no text to make a deal from.',
+  import: {
+    title: 'Import deals',
+    next: 'Preview',
+    close: 'Close',
+    fileLabel: 'Spreadsheet (.xlsx or .csv)',
+    fileHint: 'Up to 10,000 rows and 10 MB. You will see a preview before anything is saved.',
+    noFile: 'Choose an .xlsx or .csv file.',
+    reading: 'Reading {{filename}}…',
+    running:
+      'Importing… this can take a minute for large files. I’ll send you the report in our direct message.',
+    review: 'Review and import',
+    previewSent: 'The preview is in our direct message.',
+    downloadFailed:
+      'I could not download that file from Slack. Send it again; if it keeps failing, ask an admin to check that the app has the files:read scope.',
+  },
+  export: {
+    preparing: 'Preparing your export… the file will arrive in our direct message.',
+  },
   home: {
     title: 'DealPulse',
     myDeals: 'Your open deals',
@@ -33,6 +51,23 @@ export const zhCN: typeof en = {
   slowSubmit: '处理时间比平时长，稍后我会把结果发在这里。',
   formProblem: '请检查表单：{{problem}}',
   shortcutNoText: '这条消息没有文字，无法据此创建商机。',
+  import: {
+    title: '导入商机',
+    next: '预览',
+    close: '关闭',
+    fileLabel: '表格文件（.xlsx 或 .csv）',
+    fileHint: '最多 10,000 行、10 MB。保存之前会先给你看预览。',
+    noFile: '请选择一个 .xlsx 或 .csv 文件。',
+    reading: '正在读取 {{filename}}……',
+    running: '正在导入……大文件可能需要一分钟。完成后我会在私聊中把结果发给你。',
+    review: '检查并导入',
+    previewSent: '预览已发到我们的私聊中。',
+    downloadFailed:
+      '无法从 Slack 下载这个文件。请重新发送；如果一直失败，请管理员检查应用是否有 files:read 权限。',
+  },
+  export: {
+    preparing: '正在准备导出……文件会发到我们的私聊中。',
+  },
   home: {
     title: 'DealPulse',
     myDeals: '我的进行中商机',

@@ -4,7 +4,7 @@
  * Socket Mode server. Plus helpers that sign requests the way Slack does.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -26,6 +26,18 @@ export interface ResponseUrlCall {
 export interface Upload {
   fileId: string;
   bytes: number;
+  /** The file's name as given to files.getUploadURLExternal. */
+  filename?: string;
+  /** The uploaded file's bytes (the `body` part of the multipart upload). */
+  data?: Buffer;
+}
+
+/** A file users shared: served at its url_private_download to the bot token, described by files.info. */
+export interface FakeFile {
+  id: string;
+  name: string;
+  data: Buffer;
+  mimetype?: string;
 }
 
 type Handler = (args: Json, call: ApiCall) => Json | Promise<Json>;
@@ -45,6 +57,13 @@ export class FakeSlack {
   readonly responses: ResponseUrlCall[] = [];
   readonly uploads: Upload[] = [];
   readonly users = new Map<string, FakeUser>();
+  /** Files users shared with the bot (see `addFile`). */
+  readonly files = new Map<string, FakeFile>();
+  /** Paths of file downloads, with the token they carried. */
+  readonly downloads: { path: string; token: string | undefined }[] = [];
+  /** The bot token the file server accepts. */
+  botToken = 'xoxb-test';
+  private uploadNames = new Map<string, string>();
   /** Channel ids where chat.postMessage answers `not_in_channel`. */
   readonly notInChannel = new Set<string>();
   readonly botUserId = 'UBOT';
@@ -66,6 +85,7 @@ export class FakeSlack {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
+      if (req.method === 'GET' && (req.url ?? '').startsWith('/files-pri/')) return this.serveFile(req, res);
       void this.handle(req).then(
         ({ status, body }) => {
           res.writeHead(status, { 'content-type': 'application/json' });
@@ -89,6 +109,49 @@ export class FakeSlack {
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
+  /** A file a user shared (file_input or DM); returns its description as Slack puts it in payloads. */
+  addFile(name: string, data: Buffer, mimetype = 'application/octet-stream'): Json {
+    const id = `F${randomBytes(5).toString('hex').toUpperCase()}`;
+    this.files.set(id, { id, name, data, mimetype });
+    return this.fileObject(this.files.get(id)!);
+  }
+
+  fileObject(f: FakeFile): Json {
+    const ext = /\.([a-z0-9]+)$/i.exec(f.name)?.[1]?.toLowerCase() ?? '';
+    return {
+      id: f.id,
+      name: f.name,
+      title: f.name,
+      mimetype: f.mimetype,
+      filetype: ext,
+      size: f.data.length,
+      mode: 'hosted',
+      url_private: `${this.url}/files-pri/${this.teamId}-${f.id}/${encodeURIComponent(f.name)}`,
+      url_private_download: `${this.url}/files-pri/${this.teamId}-${f.id}/download/${encodeURIComponent(f.name)}`,
+    };
+  }
+
+  /** Like files.slack.com: the bytes for the bot token, the sign-in page (HTML, 200) otherwise. */
+  private serveFile(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '').split('?')[0]!;
+    const auth = req.headers.authorization;
+    const token = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
+    this.downloads.push({ path, token });
+    const id = /^\/files-pri\/[^-/]+-([^/]+)\//.exec(path)?.[1];
+    const file = id ? this.files.get(id) : undefined;
+    if (!file) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+    } else if (token !== this.botToken) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<!DOCTYPE html><html><body>Sign in to Slack</body></html>');
+    } else {
+      res.writeHead(200, { 'content-type': file.mimetype ?? 'application/octet-stream' });
+      res.end(file.data);
+    }
+    this.notify();
+  }
+
   /** Overrides the answer to a Web API method. */
   on(method: string, handler: Handler): void {
     this.handlers.set(method, handler);
@@ -98,6 +161,7 @@ export class FakeSlack {
     this.calls.length = 0;
     this.responses.length = 0;
     this.uploads.length = 0;
+    this.downloads.length = 0;
   }
 
   callsTo(method: string): ApiCall[] {
@@ -160,7 +224,19 @@ export class FakeSlack {
       return { status: 200, body: { ok: true } };
     }
     if (path.startsWith('/upload/')) {
-      this.uploads.push({ fileId: path.slice('/upload/'.length), bytes: raw.length });
+      const fileId = path.slice('/upload/'.length);
+      const type = req.headers['content-type'] ?? '';
+      let data: Buffer | undefined;
+      if (type.startsWith('multipart/form-data')) {
+        const form = await new Request('http://fake/upload', {
+          method: 'POST',
+          headers: { 'content-type': type },
+          body: raw,
+        }).formData();
+        const part = form.get('body');
+        if (part && typeof part !== 'string') data = Buffer.from(await part.arrayBuffer());
+      }
+      this.uploads.push({ fileId, bytes: raw.length, filename: this.uploadNames.get(fileId), data });
       this.notify();
       return { status: 200, body: { ok: true } };
     }
@@ -239,10 +315,20 @@ export class FakeSlack {
           },
         };
       }
+      case 'files.info': {
+        const f = this.files.get(String(args.file));
+        return f ? { ok: true, file: this.fileObject(f) } : { ok: false, error: 'file_not_found' };
+      }
+      case 'conversations.open': {
+        const user = String(args.users ?? '');
+        if (!user || user.includes(',')) return { ok: false, error: 'invalid_arguments' };
+        return { ok: true, channel: { id: `D${user.slice(1)}` } };
+      }
       case 'conversations.replies':
         return { ok: true, messages: [], has_more: false };
       case 'files.getUploadURLExternal': {
         const id = `F${randomBytes(4).toString('hex').toUpperCase()}`;
+        this.uploadNames.set(id, String(args.filename));
         return { ok: true, upload_url: `${this.url}/upload/${id}`, file_id: id };
       }
       case 'files.completeUploadExternal':

@@ -18,10 +18,18 @@ describe('manifests/slack.yaml', () => {
     expect(manifest).toMatch(/- command: \/deal\n\s+description: .+\n\s+usage_hint: .+/);
     expect(manifest).toMatch(/- command: \/pipeline\n\s+description: .+\n\s+usage_hint: .+/);
     expect(manifest).toContain(`callback_id: ${CALLBACK_ID}`);
-    for (const e of ['app_home_opened', 'message.channels', 'message.groups', 'app_uninstalled'])
+    for (const e of [
+      'app_home_opened',
+      'message.channels',
+      'message.groups',
+      'message.im',
+      'app_uninstalled',
+    ])
       expect(manifest).toContain(`- ${e}`);
     expect(manifest).toMatch(/interactivity:\n\s+is_enabled: true/);
     expect(manifest).toContain('socket_mode_enabled: true');
     expect(manifest).toContain('home_tab_enabled: true');
+    // Spreadsheets to import are shared with the bot in its Messages tab.
+    expect(manifest).toContain('messages_tab_read_only_enabled: false');
   });
 });

@@ -1,8 +1,21 @@
-/** A slash command (`/deal …`, `/pipeline …`): ack at once, then run it through the interaction core. */
+/**
+ * A slash command (`/deal …`, `/pipeline …`): ack at once, then run it through the interaction core.
+ * Two commands need files and are handled here: `/deal import` opens a modal with a file input,
+ * `/pipeline export …` sends the export as files in the user's DM with the bot.
+ */
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import { runCommand } from '../../../interactions/index.js';
+import { parseCommand, runCommand } from '../../../interactions/index.js';
 import type { Ctx } from '../../../usecases/context.js';
-import { commandText, deliver, guarded, slackContext, type SlackEnv, type Surface } from '../runtime.js';
+import {
+  commandText,
+  deliver,
+  guarded,
+  sendEphemeral,
+  slackContext,
+  type SlackEnv,
+  type Surface,
+} from '../runtime.js';
+import { fileModal, importRefusal, runExport } from '../transfer.js';
 
 export function slashCommand(env: SlackEnv) {
   return async ({
@@ -27,6 +40,21 @@ export function slashCommand(env: SlackEnv) {
         userId: command.user_id,
       }));
       const line = `${command.command} ${commandText(command.text ?? '')}`.trim();
+      const cmd = parseCommand(line);
+      if (cmd.root === 'deal' && cmd.sub === 'import') {
+        const refusal = importRefusal(ctx);
+        if (refusal) await sendEphemeral(surface, refusal, ctx.locale);
+        else
+          await client.views.open({
+            trigger_id: command.trigger_id,
+            view: fileModal(ctx.locale, command.channel_id),
+          });
+        return;
+      }
+      if (cmd.root === 'pipeline' && cmd.sub === 'export') {
+        await runExport(env, ctx, surface, cmd.args);
+        return;
+      }
       const outcome = await runCommand(ctx, line, { requestKey: `slack:cmd:${command.trigger_id}` });
       await deliver(env, ctx, surface, outcome);
     });

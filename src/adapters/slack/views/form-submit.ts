@@ -30,7 +30,8 @@ type Args = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 export const register = (app: App, env: SlackEnv, timeBoxMs = SUBMIT_TIME_BOX_MS): void => {
   const inflight = new Map<string, Promise<SubmitOutcome>>();
   app.view<ViewSubmitAction>(
-    { type: 'view_submission', callback_id: new RegExp(`^${FORM_CALLBACK_PREFIX}`) },
+    // The import form has its own listener (import-confirm.ts): it is acked before it runs.
+    { type: 'view_submission', callback_id: new RegExp(`^${FORM_CALLBACK_PREFIX}(?!import$)`) },
     async ({ ack, body, view, client }: Args) => {
       const meta = parseModalMeta(view.private_metadata);
       const teamId = teamOf(body as unknown as Record<string, unknown>, view.team_id);
