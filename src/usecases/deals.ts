@@ -18,7 +18,7 @@ import {
 import { findStage, firstStage, lostStage, nextStage, wonStage } from '../domain/pipeline.js';
 import type { Bant, CustomValue, Deal, Note, NoteOrigin, StageDef } from '../domain/types.js';
 import type { DealPatch, DealQuery, ThreadKind } from '../store/repo.js';
-import type { EventOrigin } from './events.js';
+import type { DomainEvent, EventOrigin } from './events.js';
 import { abort, canChangeDeal, isManager, run, type Ctx } from './context.js';
 import type { Result } from '../domain/errors.js';
 
@@ -68,8 +68,22 @@ export interface CreateDealInput extends DealFieldsInput {
   externalId?: string | undefined;
 }
 
-const originOf = (input: { origin?: EventOrigin | undefined }): { origin?: EventOrigin } =>
-  input.origin ? { origin: input.origin } : {};
+/** An event as a use case states it; the workspace, actor and origin are added by `publish`. */
+type EventBody = DomainEvent extends infer E
+  ? E extends DomainEvent
+    ? Omit<E, 'workspaceId' | 'actorId' | 'origin'>
+    : never
+  : never;
+
+/** Publishes a domain event of the context's workspace and actor. */
+function publish(ctx: Ctx, body: EventBody, input: { origin?: EventOrigin | undefined } = {}): Promise<void> {
+  return ctx.deps.bus.publish({
+    ...body,
+    workspaceId: ctx.workspace.id,
+    actorId: ctx.actor.userId,
+    ...(input.origin ? { origin: input.origin } : {}),
+  } as DomainEvent);
+}
 
 /** Collects field errors so a form can show them all at once. */
 class Problems {
@@ -396,14 +410,7 @@ export function createDeal(
       },
       { requestKey: input.requestKey },
     );
-    if (result.created)
-      await ctx.deps.bus.publish({
-        type: 'deal.created',
-        workspaceId: ctx.workspace.id,
-        deal: result.deal,
-        actorId: ctx.actor.userId,
-        ...originOf(input),
-      });
+    if (result.created) await publish(ctx, { type: 'deal.created', deal: result.deal }, input);
     return result;
   });
 }
@@ -442,13 +449,7 @@ export function editDeal(ctx: Ctx, ref: string, input: EditDealInput): Promise<R
       await ctx.deps.store.updateDeal(ctx.workspace.id, deal.id, deal.version, patch, ctx.now),
       deal.code,
     );
-    await ctx.deps.bus.publish({
-      type: 'deal.updated',
-      workspaceId: ctx.workspace.id,
-      deal: updated,
-      actorId: ctx.actor.userId,
-      ...originOf(input),
-    });
+    await publish(ctx, { type: 'deal.updated', deal: updated }, input);
     return updated;
   });
 }
@@ -525,25 +526,12 @@ export function advanceDeal(
       ),
       deal.code,
     );
-    await ctx.deps.bus.publish(
+    await publish(
+      ctx,
       isWon
-        ? {
-            type: 'deal.won',
-            workspaceId: ctx.workspace.id,
-            deal: moved,
-            from: deal.stage,
-            actorId: ctx.actor.userId,
-            ...originOf(input),
-          }
-        : {
-            type: 'deal.moved',
-            workspaceId: ctx.workspace.id,
-            deal: moved,
-            from: deal.stage,
-            to: target.key,
-            actorId: ctx.actor.userId,
-            ...originOf(input),
-          },
+        ? { type: 'deal.won', deal: moved, from: deal.stage }
+        : { type: 'deal.moved', deal: moved, from: deal.stage, to: target.key },
+      input,
     );
     return { deal: moved, from: deal.stage };
   });
@@ -613,14 +601,7 @@ export function loseDeal(
       ),
       deal.code,
     );
-    await ctx.deps.bus.publish({
-      type: 'deal.lost',
-      workspaceId: ctx.workspace.id,
-      deal: moved,
-      from: deal.stage,
-      actorId: ctx.actor.userId,
-      ...originOf(input),
-    });
+    await publish(ctx, { type: 'deal.lost', deal: moved, from: deal.stage }, input);
     return { deal: moved, from: deal.stage };
   });
 }
@@ -664,12 +645,7 @@ export function reopenDeal(
       ),
       deal.code,
     );
-    await ctx.deps.bus.publish({
-      type: 'deal.reopened',
-      workspaceId: ctx.workspace.id,
-      deal: reopened,
-      actorId: ctx.actor.userId,
-    });
+    await publish(ctx, { type: 'deal.reopened', deal: reopened });
     return reopened;
   });
 }
@@ -688,13 +664,7 @@ export function setNextStep(
       await ctx.deps.store.updateDeal(ctx.workspace.id, deal.id, deal.version, { nextStep }, ctx.now),
       deal.code,
     );
-    await ctx.deps.bus.publish({
-      type: 'deal.updated',
-      workspaceId: ctx.workspace.id,
-      deal: updated,
-      actorId: ctx.actor.userId,
-      ...originOf(input),
-    });
+    await publish(ctx, { type: 'deal.updated', deal: updated }, input);
     return updated;
   });
 }
@@ -714,13 +684,7 @@ export function assignDeal(ctx: Ctx, ref: string, ownerId: string): Promise<Resu
       ),
       deal.code,
     );
-    await ctx.deps.bus.publish({
-      type: 'deal.assigned',
-      workspaceId: ctx.workspace.id,
-      deal: updated,
-      previousOwnerId: deal.ownerId,
-      actorId: ctx.actor.userId,
-    });
+    await publish(ctx, { type: 'deal.assigned', deal: updated, previousOwnerId: deal.ownerId });
     return updated;
   });
 }
@@ -751,12 +715,7 @@ export function snoozeDeal(ctx: Ctx, ref: string, duration: string): Promise<Res
       ),
       deal.code,
     );
-    await ctx.deps.bus.publish({
-      type: 'deal.snoozed',
-      workspaceId: ctx.workspace.id,
-      deal: updated,
-      actorId: ctx.actor.userId,
-    });
+    await publish(ctx, { type: 'deal.snoozed', deal: updated });
     return updated;
   });
 }
@@ -809,14 +768,7 @@ export async function addNoteTo(
     dueAt: dueAt ?? undefined,
     assigneeId: input.assigneeId,
   });
-  if (created)
-    await ctx.deps.bus.publish({
-      type: 'note.added',
-      workspaceId: ctx.workspace.id,
-      deal,
-      note,
-      actorId: ctx.actor.userId,
-    });
+  if (created) await publish(ctx, { type: 'note.added', deal, note });
   return { note, deal, created };
 }
 
