@@ -201,6 +201,66 @@ export class FeishuApi {
     return requireId('im.image.create', data.image_key);
   }
 
+  /**
+   * Downloads the file of a message the bot received (im.messageResource.get, scope im:resource).
+   * Reads at most `maxBytes + 1` bytes: a larger file is cut there, so the caller can refuse it
+   * without holding all of it.
+   */
+  async downloadResource(messageId: string, fileKey: string, maxBytes: number): Promise<Buffer> {
+    return this.call<Buffer>('im.messageResource.get', async () => {
+      const res = await this.client.im.messageResource.get({
+        params: { type: 'file' },
+        path: { message_id: messageId, file_key: fileKey },
+      });
+      const stream = res.getReadableStream();
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        chunks.push(b);
+        size += b.length;
+        if (size > maxBytes) {
+          stream.destroy();
+          break;
+        }
+      }
+      return { code: 0, data: Buffer.concat(chunks).subarray(0, maxBytes + 1) };
+    });
+  }
+
+  /**
+   * Uploads a file for a file message (im.file.create); `fileType` is Feishu's kind (`xls` for
+   * spreadsheets, `stream` for anything else). Sent as a named stream like images.
+   */
+  async uploadFile(
+    data: Buffer,
+    filename: string,
+    fileType: 'xls' | 'stream' | 'pdf' | 'doc',
+  ): Promise<string> {
+    const res = await this.request<{ file_key?: string }>('im.file.create', {
+      method: 'POST',
+      url: '/open-apis/im/v1/files',
+      headers: { 'Content-Type': 'multipart/form-data' },
+      data: {
+        file_type: fileType,
+        file_name: filename,
+        file: Object.assign(Readable.from([data]), { path: filename }),
+      },
+    });
+    return requireId('im.file.create', res.file_key);
+  }
+
+  /** Sends an uploaded file as a message to a user (`open_id`) or chat; returns the message id. */
+  async sendFile(receiveIdType: ReceiveIdType, receiveId: string, fileKey: string): Promise<string> {
+    const data = await this.call<{ message_id?: string }>('im.message.create', () =>
+      this.client.im.message.create({
+        params: { receive_id_type: receiveIdType },
+        data: { receive_id: receiveId, msg_type: 'file', content: JSON.stringify({ file_key: fileKey }) },
+      }),
+    );
+    return requireId('im.message.create', data.message_id);
+  }
+
   /** The bot's own open_id (to recognise @bot mentions), fetched once. */
   botId(): Promise<string> {
     this.botOpenId ??= this.call<unknown>('bot.info', () =>

@@ -16,6 +16,7 @@ import type { ActionKind, RichMessage } from '../../presenters/rich.js';
 import { enterWorkspace, type Ctx } from '../../usecases/context.js';
 import { rememberThread } from '../../usecases/deals.js';
 import type { FeishuDeps } from './events.js';
+import { submitImport } from './transfer.js';
 import {
   formCard,
   specFromSubmit,
@@ -119,6 +120,8 @@ async function submit(
   value.n.forEach((name, i) => {
     if (`f${i}` in raw) values[name] = formValue(raw[`f${i}`]);
   });
+  // An import can take a minute: answered at once, the report follows.
+  if (value.f === 'import') return submitImport(f, ctx, data, value, values, requestKey);
   const out = await submitForm(ctx, value.f as FormId, value.s, values, { requestKey });
   if (out.kind === 'errors') {
     const spec = specFromSubmit(value, values);

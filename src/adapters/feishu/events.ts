@@ -11,7 +11,7 @@
  */
 import { Schema, type Connection, type Model } from 'mongoose';
 import { t } from '../../i18n/index.js';
-import { runCommand, unexpected } from '../../interactions/index.js';
+import { parseCommand, runCommand, unexpected } from '../../interactions/index.js';
 import type { Outcome } from '../../interactions/types.js';
 import type { Logger } from '../../logger.js';
 import type { RichMessage } from '../../presenters/rich.js';
@@ -20,6 +20,7 @@ import { noteFromThreadReply, rememberThread } from '../../usecases/deals.js';
 import type { FeishuApi } from './api.js';
 import type { FeishuNotifier } from './notifier.js';
 import { formCard } from './render.js';
+import { fileOf, handleExport, handleImportFile } from './transfer.js';
 
 /** How long an event id is remembered; Feishu redelivers for a few hours at most. */
 export const DEDUPE_TTL_SECONDS = 3 * 24 * 3600;
@@ -65,6 +66,8 @@ export interface FeishuDeps {
   notifier: FeishuNotifier;
   dedupe: Dedupe;
   logger: Logger;
+  /** Runs work after the answer to Feishu (imports); `drain()` waits for it. */
+  background?: (work: Promise<void>) => void;
 }
 
 interface Mention {
@@ -189,6 +192,12 @@ export async function handleMessageEvent(f: FeishuDeps, data: MessageEvent): Pro
       if (r.value || !p2p) return;
     }
     if (!p2p && !mentionsBot) return;
+    // A spreadsheet sent in a direct chat starts an import (a file message carries no text).
+    const file = fileOf(message);
+    if (file && p2p) {
+      await handleImportFile(f, ctx, message, file);
+      return;
+    }
     if (text === undefined) {
       await reply(
         f,
@@ -202,6 +211,11 @@ export async function handleMessageEvent(f: FeishuDeps, data: MessageEvent): Pro
         openId,
         false,
       );
+      return;
+    }
+    const cmd = parseCommand(text || 'help');
+    if (cmd.root === 'pipeline' && cmd.sub === 'export') {
+      await handleExport(f, ctx, message, p2p, cmd.args);
       return;
     }
     const outcome = await runCommand(ctx, text || 'help', {

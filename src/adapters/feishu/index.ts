@@ -110,20 +110,20 @@ export async function startFeishu(
   });
   const notifier = new FeishuNotifier(api);
   core.notifiers.register('feishu', notifier);
-  const f: FeishuDeps = {
-    deps: core.deps,
-    api,
-    notifier,
-    dedupe: await mongoDedupe(core.conn, core.deps.now),
-    logger: log,
-  };
-
   const pending = new Set<Promise<void>>();
   const track = (p: Promise<void>) => {
     const done = p
       .catch((err: unknown) => log.error({ err }, 'feishu: event handling failed'))
       .finally(() => pending.delete(done));
     pending.add(done);
+  };
+  const f: FeishuDeps = {
+    deps: core.deps,
+    api,
+    notifier,
+    dedupe: await mongoDedupe(core.conn, core.deps.now),
+    logger: log,
+    background: track,
   };
   const deadline = opts.cardDeadlineMs ?? 2500;
 

@@ -8,7 +8,11 @@ export const en = {
   toast_working: 'Working on it… the card will update shortly.',
   toast_sent: 'Sent',
   toast_expired: 'This card is out of date. Send the command again.',
-  unsupported_message: 'I read text messages only. Send “help” to see the commands.',
+  unsupported_message:
+    'I read text messages, and spreadsheets (.xlsx or .csv) to import. Send “help” to see the commands.',
+  import_running: 'Importing… the report will follow in this chat.',
+  import_submitted: 'Import submitted. The report follows below.',
+  export_sent: 'I sent the export to you in a direct message.',
 };
 
 export const zhCN: typeof en = {
@@ -19,5 +23,9 @@ export const zhCN: typeof en = {
   toast_working: '正在处理…卡片稍后会更新。',
   toast_sent: '已发送',
   toast_expired: '这张卡片已过期，请重新发送命令。',
-  unsupported_message: '目前只支持文字消息。发送“帮助”查看可用命令。',
+  unsupported_message:
+    '目前只支持文字消息，以及用于导入的表格文件（.xlsx 或 .csv）。发送“帮助”查看可用命令。',
+  import_running: '正在导入……结果稍后发在这个会话中。',
+  import_submitted: '已提交导入，结果见下方。',
+  export_sent: '导出文件已通过私聊发给你。',
 };

@@ -77,7 +77,7 @@ export interface ApiCall {
   method: string;
   path: string;
   query: Record<string, string>;
-  /** Parsed JSON body (multipart uploads: `{ filename, bytes, image_type }`). */
+  /** Parsed JSON body (multipart uploads: `{ filename, bytes, data, image_type | file_type, file_name }`). */
   body: Record<string, unknown>;
   /** The card sent, parsed from `content` (or `card` for ephemeral). */
   card?: Record<string, unknown>;
@@ -97,6 +97,10 @@ export class FakeFeishu {
   /** Tokens issued by the fake; the API refuses others. */
   private readonly tokens = new Set<string>();
   private readonly chats = new Map<string, string>();
+  /** Files of users' messages, by `message_id/file_key` (see `addResource`). */
+  private readonly resources = new Map<string, Buffer>();
+  /** Files uploaded by the bot (im.file.create), by file_key. */
+  readonly files = new Map<string, { name: string; type: string; data: Buffer }>();
   private failures: Failure[] = [];
   private seq = 0;
   private sockets = new Set<WsSocket>();
@@ -149,15 +153,28 @@ export class FakeFeishu {
     });
   }
 
-  /** Calls to the message APIs (create, reply, patch, ephemeral), in order. */
+  /** Calls to the message APIs (create, reply, patch, ephemeral), in order; resource downloads excluded. */
   messages(): ApiCall[] {
     return this.calls.filter(
-      (c) => c.path.startsWith('/open-apis/im/v1/messages') || c.path.startsWith('/open-apis/ephemeral'),
+      (c) =>
+        (c.path.startsWith('/open-apis/im/v1/messages') && !c.path.includes('/resources/')) ||
+        c.path.startsWith('/open-apis/ephemeral'),
     );
+  }
+
+  /** Downloads of message resources (im.messageResource.get), in order. */
+  downloads(): ApiCall[] {
+    return this.calls.filter((c) => c.path.includes('/resources/'));
+  }
+
+  /** The file of a user's file message, served by im.messageResource.get. */
+  addResource(messageId: string, fileKey: string, data: Buffer): void {
+    this.resources.set(`${messageId}/${fileKey}`, data);
   }
 
   clear(): void {
     this.calls.length = 0;
+    this.files.clear();
   }
 
   private nextId(prefix: string): string {
@@ -263,6 +280,26 @@ export class FakeFeishu {
       return send(200, { code: 0, msg: 'success', data: {} });
     if (path === '/open-apis/ephemeral/v1/send')
       return send(200, { code: 0, msg: 'success', data: { message_id: this.nextId('om_eph') } });
+    const resource = /^\/open-apis\/im\/v1\/messages\/([^/]+)\/resources\/([^/]+)$/.exec(path);
+    if (resource && req.method === 'GET') {
+      const data = this.resources.get(`${resource[1]}/${resource[2]}`);
+      if (!data || call.query.type !== 'file') return send(400, { code: 234003, msg: 'File not in msg.' });
+      call.answer = { status: 200, code: 0 };
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(data);
+      return;
+    }
+    if (path === '/open-apis/im/v1/files' && req.method === 'POST') {
+      const data = call.body.data;
+      if (!call.body.filename || !Buffer.isBuffer(data) || data.length === 0)
+        return send(200, { code: 234001, msg: 'Invalid request param.' });
+      const types = ['opus', 'mp4', 'pdf', 'doc', 'xls', 'ppt', 'stream'];
+      if (!types.includes(String(call.body.file_type)) || !call.body.file_name)
+        return send(200, { code: 234001, msg: 'Invalid request param.' });
+      const key = this.nextId('file_v3');
+      this.files.set(key, { name: String(call.body.file_name), type: String(call.body.file_type), data });
+      return send(200, { code: 0, msg: 'success', data: { file_key: key } });
+    }
     if (path === '/open-apis/im/v1/images') {
       if (!call.body.filename) return send(200, { code: 234001, msg: 'Invalid request param.' });
       return send(200, { code: 0, msg: 'success', data: { image_key: this.nextId('img_v3') } });
@@ -347,8 +384,9 @@ function parseMultipart(raw: Buffer, ctype: string): Record<string, unknown> {
     const value = part.slice(part.indexOf('\r\n\r\n') + 4).replace(/\r\n$/, '');
     if (m[2] !== undefined) {
       out.filename = m[2];
-      out.bytes = Buffer.from(value, 'latin1').length;
-    } else out[m[1]!] = value;
+      out.data = Buffer.from(value, 'latin1');
+      out.bytes = (out.data as Buffer).length;
+    } else out[m[1]!] = Buffer.from(value, 'latin1').toString('utf8');
   }
   return out;
 }

@@ -54,7 +54,15 @@ describe('Slack notifier', () => {
     expect(ref).toEqual({ channel: 'CREVIEW', id: post.result!.ts });
     const getUrl = h.fake.callsTo('files.getUploadURLExternal')[0]!;
     expect(getUrl.args).toMatchObject({ filename: 'funnel.png', length: '2048' });
-    expect(h.fake.uploads).toEqual([{ fileId: String(getUrl.result!.file_id), bytes: expect.any(Number) }]);
+    // The chart's bytes arrive unchanged at the upload URL.
+    expect(h.fake.uploads).toEqual([
+      {
+        fileId: String(getUrl.result!.file_id),
+        bytes: expect.any(Number),
+        filename: 'funnel.png',
+        data: png,
+      },
+    ]);
     expect(h.fake.uploads[0]!.bytes).toBeGreaterThanOrEqual(2048);
     const complete = h.fake.callsTo('files.completeUploadExternal')[0]!;
     expect(complete.args).toMatchObject({

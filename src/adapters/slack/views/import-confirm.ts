@@ -45,9 +45,8 @@ export const register = (app: App, env: SlackEnv): void => {
         const message =
           outcome.kind === 'done'
             ? outcome.message
-            : notice(
-                t(ctx.locale, 'slack.formProblem', { problem: Object.values(outcome.errors).join(' ') }),
-              );
+            : // Errors of the import form belong to no field (e.g. the upload expired): say them as they are.
+              notice(Object.values(outcome.errors).join(' '));
         await env.notifier.postWith(client, userId, message, ctx.locale);
       });
     },
