@@ -24,7 +24,7 @@
  * embedded store, so ids are converted in Node.)
  */
 import { DateTime } from 'luxon';
-import type { PeriodWindows, PipelineStatsRows, StalledDealRow } from '../domain/metrics.js';
+import type { PeriodName, PeriodWindows, PipelineStatsRows, StalledDealRow } from '../domain/metrics.js';
 import { rankOrder, conversionSteps } from '../domain/metrics.js';
 import { openStages } from '../domain/pipeline.js';
 import type { StageDef } from '../domain/types.js';
@@ -99,8 +99,8 @@ export async function loadPipelineStats(
   }
   return {
     rows: {
-      ...readDeals(dealsOut[0] ?? {}, opts.timeZone),
-      ...readChanges(changesOut[0] ?? {}, opts.stages),
+      ...readDeals(dealsOut[0] ?? {}, opts),
+      ...readChanges(changesOut[0] ?? {}, opts.stages, windows),
     },
     roundTrips: 2,
   };
@@ -114,18 +114,12 @@ export function buildDealsPipeline(
   filter: StatsFilter,
   opts: StatsOptions,
 ): Doc[] {
-  const { currency, stages, now } = opts;
+  const { stages, now } = opts;
   const cur = w.current;
   const prev = w.previous;
   const match: Doc = { workspaceId };
   if (filter.ownerId) match.ownerId = filter.ownerId;
   if (filter.source) match.source = filter.source;
-  const probability: Expr = {
-    $switch: {
-      branches: stages.map((s) => ({ case: { $eq: ['$stage', s.key] }, then: s.probability })),
-      default: 0,
-    },
-  };
   const cutoffs = openStages(stages)
     .filter((s) => s.stallDays)
     .map((s) => ({ stage: s.key, stageEnteredAt: { $lt: new Date(now.getTime() - s.stallDays! * DAY_MS) } }));
@@ -136,35 +130,20 @@ export function buildDealsPipeline(
       { $or: [{ snoozedUntil: null }, { snoozedUntil: { $lte: now } }] },
     ],
   };
-  const value = inCurrency(currency);
-  const isWon = { $eq: ['$status', 'won'] };
-  const isLost = { $eq: ['$status', 'lost'] };
-  const isOpen = { $eq: ['$status', 'open'] };
-  const closedCur = inRange('$closedAt', cur.from, cur.to);
-  const closedPrev = inRange('$closedAt', prev.from, prev.to);
-  const createdCur = inRange('$createdAt', cur.from, cur.to);
-  const createdPrev = inRange('$createdAt', prev.from, prev.to);
   const periodOf = (field: string): Expr => ({ $cond: [{ $gte: [field, cur.from] }, 'cur', 'prev'] });
   const closedInEither = { closedAt: { $gte: prev.from, $lt: cur.to } };
   const earliest = new Date(Math.min(w.trailing.from.getTime(), prev.from.getTime()));
+  // Grouped by plain fields with plain sums; currency, probability and the
+  // per-rep/per-source splits are applied in Node to these few rows.
+  const n = { $sum: 1 };
+  const amount = { $sum: '$amount' };
 
   const facet: Record<string, Doc[]> = {
     open: [
       { $match: { status: 'open' } },
-      {
-        $group: {
-          _id: '$stage',
-          count: { $sum: 1 },
-          value: { $sum: value },
-          weighted: { $sum: { $multiply: [value, probability] } },
-          otherCurrency: sumIf({ $ne: ['$currency', currency] }),
-        },
-      },
+      { $group: { _id: { s: '$stage', c: '$currency', o: '$ownerId' }, n, v: amount } },
     ],
-    stalled: [
-      { $match: stalledMatch },
-      { $group: { _id: '$stage', count: { $sum: 1 }, value: { $sum: value } } },
-    ],
+    stalled: [{ $match: stalledMatch }, { $group: { _id: { s: '$stage', c: '$currency' }, n, v: amount } }],
     stalledDeals: [
       { $match: stalledMatch },
       { $sort: { stageEnteredAt: 1, number: 1 } },
@@ -186,73 +165,31 @@ export function buildDealsPipeline(
     ],
     forecast: [
       { $match: { status: 'open' } },
-      {
-        $group: {
-          // One row per distinct close day (bounded by the horizon, not by deals); the month in the workspace
-          // zone is taken in Node: $dateToString with a zone costs ~0.3 ms per deal on the embedded store.
-          _id: '$closeDate',
-          count: { $sum: 1 },
-          value: { $sum: value },
-          weighted: { $sum: { $multiply: [value, probability] } },
-        },
-      },
+      // One row per distinct close day, stage and currency (bounded by the horizon, not by deals); the
+      // month in the workspace zone is taken in Node ($dateToString with a zone is slow on the embedded store).
+      { $group: { _id: { d: '$closeDate', s: '$stage', c: '$currency' }, n, v: amount } },
     ],
     closed: [
       { $match: { status: { $in: ['won', 'lost'] }, ...closedInEither } },
       {
         $group: {
-          _id: { p: periodOf('$closedAt'), s: '$status' },
-          count: { $sum: 1 },
-          value: { $sum: value },
-          cycleMs: { $sum: { $subtract: ['$closedAt', '$createdAt'] } },
-        },
-      },
-    ],
-    lostReasons: [
-      { $match: { status: 'lost', ...closedInEither } },
-      {
-        $group: {
-          _id: { p: periodOf('$closedAt'), k: { $ifNull: ['$lostReason.key', 'other'] } },
-          count: { $sum: 1 },
-          value: { $sum: value },
+          _id: {
+            p: periodOf('$closedAt'),
+            s: '$status',
+            o: '$ownerId',
+            src: '$source',
+            r: { $ifNull: ['$lostReason.key', 'other'] },
+            c: '$currency',
+          },
+          n,
+          v: amount,
+          cy: { $sum: { $subtract: ['$closedAt', '$createdAt'] } },
         },
       },
     ],
     created: [
       { $match: { createdAt: { $gte: prev.from, $lt: cur.to } } },
-      { $group: { _id: periodOf('$createdAt'), count: { $sum: 1 }, value: { $sum: value } } },
-    ],
-    reps: [
-      { $match: { $or: [{ status: 'open' }, closedInEither] } },
-      {
-        $group: {
-          _id: '$ownerId',
-          open: sumIf(isOpen),
-          openValue: sumIf(isOpen, value),
-          won: sumIf({ $and: [isWon, closedCur] }),
-          wonValue: sumIf({ $and: [isWon, closedCur] }, value),
-          lost: sumIf({ $and: [isLost, closedCur] }),
-          prevWon: sumIf({ $and: [isWon, closedPrev] }),
-          prevWonValue: sumIf({ $and: [isWon, closedPrev] }, value),
-          prevLost: sumIf({ $and: [isLost, closedPrev] }),
-        },
-      },
-    ],
-    sources: [
-      { $match: { $or: [{ createdAt: { $gte: prev.from, $lt: cur.to } }, closedInEither] } },
-      {
-        $group: {
-          _id: '$source',
-          created: sumIf(createdCur),
-          won: sumIf({ $and: [isWon, closedCur] }),
-          wonValue: sumIf({ $and: [isWon, closedCur] }, value),
-          lost: sumIf({ $and: [isLost, closedCur] }),
-          prevCreated: sumIf(createdPrev),
-          prevWon: sumIf({ $and: [isWon, closedPrev] }),
-          prevWonValue: sumIf({ $and: [isWon, closedPrev] }, value),
-          prevLost: sumIf({ $and: [isLost, closedPrev] }),
-        },
-      },
+      { $group: { _id: { p: periodOf('$createdAt'), src: '$source', c: '$currency' }, n, v: amount } },
     ],
   };
   if (filter.ownerId || filter.source) {
@@ -268,39 +205,172 @@ export function buildDealsPipeline(
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-function byMonth(rows: Doc[], timeZone: string): PipelineStatsRows['forecast'] {
-  const months = new Map<
-    string | null,
-    { month: string | null; count: number; value: number; weighted: number }
-  >();
-  for (const d of rows) {
-    const month =
-      d._id instanceof Date ? DateTime.fromJSDate(d._id, { zone: timeZone }).toFormat('yyyy-MM') : null;
-    const m = months.get(month) ?? { month, count: 0, value: 0, weighted: 0 };
-    m.count += num(d.count);
-    m.value += num(d.value);
-    m.weighted += num(d.weighted);
-    months.set(month, m);
-  }
-  return [...months.values()];
-}
-
 function readDeals(
   out: Doc,
-  timeZone: string,
+  opts: Pick<StatsOptions, 'stages' | 'currency' | 'timeZone'>,
 ): Omit<PipelineStatsRows, 'flow' | 'atStart' | 'closes' | 'dwell'> {
-  const list = (k: string) => (out[k] as Doc[] | undefined) ?? [];
-  const id = (d: Doc) => d._id as Doc;
+  const { currency, timeZone } = opts;
+  const list = (k: string) =>
+    ((out[k] as Doc[] | undefined) ?? []).map((d) => ({ id: d._id as Doc, n: d.n, v: d.v, cy: d.cy }));
+  const prob = new Map(opts.stages.map((s) => [s.key, s.probability]));
+  const money = (d: { id: Doc; v?: unknown }) => (d.id.c === currency ? num(d.v) : 0);
+  const bump = <K, V>(m: Map<K, V>, k: K, init: () => V, f: (v: V) => void) => {
+    let v = m.get(k);
+    if (v === undefined) m.set(k, (v = init()));
+    f(v);
+  };
+
+  const open = new Map<string, PipelineStatsRows['open'][number]>();
+  const reps = new Map<string, PipelineStatsRows['reps'][number]>();
+  const newRep = (ownerId: string) => () => ({
+    ownerId,
+    open: 0,
+    openValue: 0,
+    won: 0,
+    wonValue: 0,
+    lost: 0,
+    prevWon: 0,
+    prevWonValue: 0,
+    prevLost: 0,
+  });
+  for (const d of list('open')) {
+    const stage = str(d.id.s);
+    const value = money(d);
+    bump(
+      open,
+      stage,
+      () => ({ stage, count: 0, value: 0, weighted: 0, otherCurrency: 0 }),
+      (r) => {
+        r.count += num(d.n);
+        r.value += value;
+        r.weighted += value * (prob.get(stage) ?? 0);
+        if (d.id.c !== currency) r.otherCurrency += num(d.n);
+      },
+    );
+    const owner = str(d.id.o);
+    bump(reps, owner, newRep(owner), (r) => {
+      r.open += num(d.n);
+      r.openValue += value;
+    });
+  }
+
+  const stalled = new Map<string, PipelineStatsRows['stalled'][number]>();
+  for (const d of list('stalled')) {
+    const stage = str(d.id.s);
+    bump(
+      stalled,
+      stage,
+      () => ({ stage, count: 0, value: 0 }),
+      (r) => {
+        r.count += num(d.n);
+        r.value += money(d);
+      },
+    );
+  }
+
+  const forecast = new Map<string | null, PipelineStatsRows['forecast'][number]>();
+  const monthOf = new Map<number, string>();
+  for (const d of list('forecast')) {
+    let month: string | null = null;
+    if (d.id.d instanceof Date) {
+      const t = d.id.d.getTime();
+      month = monthOf.get(t) ?? DateTime.fromJSDate(d.id.d, { zone: timeZone }).toFormat('yyyy-MM');
+      monthOf.set(t, month);
+    }
+    const value = money(d);
+    bump(
+      forecast,
+      month,
+      () => ({ month, count: 0, value: 0, weighted: 0 }),
+      (r) => {
+        r.count += num(d.n);
+        r.value += value;
+        r.weighted += value * (prob.get(str(d.id.s)) ?? 0);
+      },
+    );
+  }
+
+  const closed = new Map<string, PipelineStatsRows['closed'][number]>();
+  const lostReasons = new Map<string, PipelineStatsRows['lostReasons'][number]>();
+  type SourceRow = PipelineStatsRows['sources'][number];
+  const sources = new Map<string, SourceRow>();
+  const newSource = (source: string) => (): SourceRow => ({
+    source,
+    created: 0,
+    won: 0,
+    wonValue: 0,
+    lost: 0,
+    prevCreated: 0,
+    prevWon: 0,
+    prevWonValue: 0,
+    prevLost: 0,
+  });
+  for (const d of list('closed')) {
+    const period = d.id.p as 'cur' | 'prev';
+    const status = d.id.s as 'won' | 'lost';
+    const count = num(d.n);
+    const value = money(d);
+    bump(
+      closed,
+      `${period}/${status}`,
+      () => ({ period, status, count: 0, value: 0, cycleMs: 0 }),
+      (r) => {
+        r.count += count;
+        r.value += value;
+        r.cycleMs += num(d.cy);
+      },
+    );
+    if (status === 'lost') {
+      const key = str(d.id.r) || 'other';
+      bump(
+        lostReasons,
+        `${period}/${key}`,
+        () => ({ period, key, count: 0, value: 0 }),
+        (r) => {
+          r.count += count;
+          r.value += value;
+        },
+      );
+    }
+    const owner = str(d.id.o);
+    bump(reps, owner, newRep(owner), (r) => {
+      if (status === 'won' && period === 'cur') ((r.won += count), (r.wonValue += value));
+      if (status === 'won' && period === 'prev') ((r.prevWon += count), (r.prevWonValue += value));
+      if (status === 'lost' && period === 'cur') r.lost += count;
+      if (status === 'lost' && period === 'prev') r.prevLost += count;
+    });
+    const source = str(d.id.src) || 'other';
+    bump(sources, source, newSource(source), (r) => {
+      if (status === 'won' && period === 'cur') ((r.won += count), (r.wonValue += value));
+      if (status === 'won' && period === 'prev') ((r.prevWon += count), (r.prevWonValue += value));
+      if (status === 'lost' && period === 'cur') r.lost += count;
+      if (status === 'lost' && period === 'prev') r.prevLost += count;
+    });
+  }
+
+  const created = new Map<string, PipelineStatsRows['created'][number]>();
+  for (const d of list('created')) {
+    const period = d.id.p as 'cur' | 'prev';
+    bump(
+      created,
+      period,
+      () => ({ period, count: 0, value: 0 }),
+      (r) => {
+        r.count += num(d.n);
+        r.value += money(d);
+      },
+    );
+    const source = str(d.id.src) || 'other';
+    bump(sources, source, newSource(source), (r) => {
+      if (period === 'cur') r.created += num(d.n);
+      else r.prevCreated += num(d.n);
+    });
+  }
+
   return {
-    open: list('open').map((d) => ({
-      stage: str(d._id),
-      count: num(d.count),
-      value: num(d.value),
-      weighted: num(d.weighted),
-      otherCurrency: num(d.otherCurrency),
-    })),
-    stalled: list('stalled').map((d) => ({ stage: str(d._id), count: num(d.count), value: num(d.value) })),
-    stalledDeals: list('stalledDeals').map((d): StalledDealRow => ({
+    open: [...open.values()],
+    stalled: [...stalled.values()],
+    stalledDeals: ((out.stalledDeals as Doc[] | undefined) ?? []).map((d): StalledDealRow => ({
       id: String(d.id),
       code: str(d.code),
       name: str(d.name),
@@ -311,51 +381,14 @@ function readDeals(
       stage: str(d.stage),
       stageEnteredAt: d.stageEnteredAt as Date,
     })),
-    forecast: byMonth(list('forecast'), timeZone),
-    closed: list('closed').map((d) => ({
-      period: id(d).p as 'cur' | 'prev',
-      status: id(d).s as 'won' | 'lost',
-      count: num(d.count),
-      value: num(d.value),
-      cycleMs: num(d.cycleMs),
-    })),
-    lostReasons: list('lostReasons').map((d) => ({
-      period: id(d).p as 'cur' | 'prev',
-      key: str(id(d).k),
-      count: num(d.count),
-      value: num(d.value),
-    })),
-    created: list('created').map((d) => ({
-      period: d._id as 'cur' | 'prev',
-      count: num(d.count),
-      value: num(d.value),
-    })),
-    reps: list('reps')
-      .map((d) => ({
-        ownerId: str(d._id),
-        open: num(d.open),
-        openValue: num(d.openValue),
-        won: num(d.won),
-        wonValue: num(d.wonValue),
-        lost: num(d.lost),
-        prevWon: num(d.prevWon),
-        prevWonValue: num(d.prevWonValue),
-        prevLost: num(d.prevLost),
-      }))
-      .filter((r) => r.open + r.won + r.lost + r.prevWon + r.prevLost > 0),
-    sources: list('sources')
-      .map((d) => ({
-        source: str(d._id) || 'other',
-        created: num(d.created),
-        won: num(d.won),
-        wonValue: num(d.wonValue),
-        lost: num(d.lost),
-        prevCreated: num(d.prevCreated),
-        prevWon: num(d.prevWon),
-        prevWonValue: num(d.prevWonValue),
-        prevLost: num(d.prevLost),
-      }))
-      .filter((r) => r.created + r.won + r.lost + r.prevCreated + r.prevWon + r.prevLost > 0),
+    forecast: [...forecast.values()],
+    closed: [...closed.values()],
+    lostReasons: [...lostReasons.values()],
+    created: [...created.values()],
+    reps: [...reps.values()].filter((r) => r.open + r.won + r.lost + r.prevWon + r.prevLost > 0),
+    sources: [...sources.values()].filter(
+      (r) => r.created + r.won + r.lost + r.prevCreated + r.prevWon + r.prevLost > 0,
+    ),
   };
 }
 
@@ -363,6 +396,23 @@ function readDeals(
 
 const PERIODS = ['cur', 'prev', 'trail'] as const;
 
+/** Distinct window boundaries (except the current end) at which each deal's highest rank reached is taken. */
+function boundaries(w: PeriodWindows): Date[] {
+  const ts = [w.trailing.from, w.trailing.to, w.previous.from, w.previous.to, w.current.from].map((d) =>
+    d.getTime(),
+  );
+  return [...new Set(ts)].sort((a, b) => a - b).map((t) => new Date(t));
+}
+
+/**
+ * Per deal (one $group of plain pushes, then array-level operators on ~10
+ * elements instead of per-element expressions): the changes sorted by time, the
+ * highest rank reached before each window boundary (`m<k>`, null = none) and
+ * overall (`mAll`), the last change before the current end / previous end /
+ * current start, and the stays that can overlap a dwell window. A $facet then
+ * groups the deals by those small values (a few hundred keys at most, whatever
+ * the number of deals); the conversion/close arithmetic on them is done in Node.
+ */
 export function buildChangesPipeline(
   workspaceId: string,
   w: PeriodWindows,
@@ -372,140 +422,108 @@ export function buildChangesPipeline(
   const { stages, now } = opts;
   const order = rankOrder(stages);
   const nonTerminal = stages.filter((s) => !s.terminal).map((s) => s.key);
-  const terminal = stages.filter((s) => s.terminal).map((s) => s.key);
-  const wonKey = stages.find((s) => s.terminal === 'won')?.key ?? 'won';
-  const lostKey = stages.find((s) => s.terminal === 'lost')?.key ?? 'lost';
-  const windows = { cur: w.current, prev: w.previous, trail: w.trailing };
-  const earliest = new Date(Math.min(w.trailing.from.getTime(), w.previous.from.getTime()));
-  const rank = (i: number) => `r${i}`;
+  const bounds = boundaries(w);
+  const dwellFrom = new Date(Math.min(w.current.from.getTime(), w.previous.from.getTime()));
 
   const match: Doc = { workspaceId, at: { $lt: w.current.to } };
   if (ids) match.dealId = { $in: ids };
 
-  // Per deal: first time each rank was reached (min `at` over changes to that rank or later).
-  const firstReached: Doc = {};
-  order.forEach((_, i) => {
-    firstReached[rank(i)] = {
-      $min: {
-        $map: {
-          input: { $filter: { input: '$h', as: 'c', cond: { $gte: ['$$c.r', i] } } },
-          as: 'c',
-          in: '$$c.at',
+  /** How many of the deal's sorted change times are before `t` (array-level: sort + index). */
+  const before = (t: Date): Expr => ({
+    $indexOfArray: [{ $sortArray: { input: { $concatArrays: [[t], '$$a'] }, sortBy: 1 } }, t],
+  });
+  const lastBefore = (t: Date): Expr => ({ $arrayElemAt: [{ $slice: ['$$s', before(t)] }, -1] });
+  const fields: Doc = { _id: 0, mAll: { $max: '$$r' } };
+  bounds.forEach((b, k) => {
+    fields[`m${k}`] = { $max: { $slice: ['$$r', before(b)] } };
+  });
+  fields.cT = { $arrayElemAt: ['$$t', -1] };
+  fields.cIn = { $gte: [{ $arrayElemAt: ['$$a', -1] }, w.current.from] };
+  const prevLast = lastBefore(w.previous.to);
+  fields.pT = { $ifNull: [{ $let: { vars: { c: prevLast }, in: '$$c.t' } }, null] };
+  fields.pIn = {
+    $gte: [{ $ifNull: [{ $let: { vars: { c: prevLast }, in: '$$c.a' } }, null] }, w.previous.from],
+  };
+  fields.sT = { $ifNull: [{ $let: { vars: { c: lastBefore(w.current.from) }, in: '$$c.t' } }, null] };
+  // Stays [stage, enter, exit]; those ending at or before the earliest dwell window are dropped.
+  fields.st = {
+    $slice: [
+      {
+        $zip: {
+          inputs: ['$$t', '$$a', { $concatArrays: [{ $slice: ['$$a', 1, { $size: '$$a' }] }, [now]] }],
         },
       },
-    };
-  });
-  const lastBefore = (t: Date): Expr => ({
-    $arrayElemAt: [{ $filter: { input: '$h', as: 'c', cond: { $lt: ['$$c.at', t] } } }, -1],
-  });
-
-  const steps = conversionSteps(stages);
-  const firstOpen = steps[0]?.key;
-  const needsIdx = order.indexOf('needs');
-  const proposalIdx = order.indexOf('proposal');
-  const negotiationIdx = order.indexOf('negotiation');
-  const fr = (i: number) => `$${rank(i)}`;
-  const reachedBy = (i: number, t: Date): Expr =>
-    i < 0 ? false : { $and: [isSet(fr(i)), { $lt: [fr(i), t] }] };
-
-  const flowGroup: Doc = { _id: null };
-  for (const p of PERIODS) {
-    const { from, to } = windows[p];
-    for (const s of steps) {
-      const i = order.indexOf(s.key);
-      const j = order.indexOf(s.nextKey);
-      const entered = { $and: [isSet(fr(i)), { $gte: [fr(i), from] }, { $lt: [fr(i), to] }] };
-      flowGroup[`e_${p}_${s.key}`] = sumIf(entered);
-      flowGroup[`a_${p}_${s.key}`] = sumIf({ $and: [entered, reachedBy(j, to)] });
-    }
-  }
-  for (const p of ['cur', 'prev'] as const) {
-    const { from, to } = windows[p];
-    const close = `$close_${p}`;
-    const closedHere = {
-      $and: [
-        isSet(close, 'object'),
-        { $in: [`${close}.to`, [wonKey, lostKey]] },
-        { $gte: [`${close}.at`, from] },
-      ],
-    };
-    const won = { $and: [closedHere, { $eq: [`${close}.to`, wonKey] }] };
-    const reachedBeforeClose = (i: number): Expr =>
-      i < 0 ? false : { $and: [isSet(fr(i)), { $lte: [fr(i), `${close}.at`] }] };
-    flowGroup[`won_${p}`] = sumIf(won);
-    flowGroup[`lost_${p}`] = sumIf({ $and: [closedHere, { $eq: [`${close}.to`, lostKey] }] });
-    flowGroup[`propWon_${p}`] = sumIf({ $and: [won, reachedBeforeClose(proposalIdx)] });
-    flowGroup[`propClosed_${p}`] = sumIf({ $and: [closedHere, reachedBeforeClose(proposalIdx)] });
-    flowGroup[`negWon_${p}`] = sumIf({ $and: [won, reachedBeforeClose(negotiationIdx)] });
-    flowGroup[`negClosed_${p}`] = sumIf({ $and: [closedHere, reachedBeforeClose(negotiationIdx)] });
-    if (firstOpen) {
-      const i = order.indexOf(firstOpen);
-      const lead = { $and: [isSet(fr(i)), { $gte: [fr(i), from] }, { $lt: [fr(i), to] }] };
-      flowGroup[`leads_${p}`] = sumIf(lead);
-      flowGroup[`opps_${p}`] = sumIf({ $and: [lead, reachedBy(needsIdx, to)] });
-    }
-  }
-  for (const key of nonTerminal) flowGroup[`start_${key}`] = sumIf({ $eq: ['$start.to', key] });
-
-  // Stays: (stage, enter, exit?) per change; exit is the next change's time.
-  const stays: Expr = {
-    $map: {
-      input: { $range: [0, { $size: '$h' }] },
-      as: 'j',
-      in: {
-        st: { $arrayElemAt: ['$h.to', '$$j'] },
-        enter: { $arrayElemAt: ['$h.at', '$$j'] },
-        exit: { $ifNull: [{ $arrayElemAt: ['$h.at', { $add: ['$$j', 1] }] }, now] },
-      },
-    },
+      { $max: [{ $subtract: [before(new Date(dwellFrom.getTime() + 1)), 1] }, 0] },
+      { $size: '$$a' },
+    ],
   };
+
   const dwellOf = (p: 'cur' | 'prev'): Expr => {
-    const { from, to } = windows[p];
+    const { from, to } = p === 'cur' ? w.current : w.previous;
     const end = new Date(Math.min(to.getTime(), now.getTime()));
     return {
       $cond: [
-        { $and: [{ $lt: ['$s.enter', end] }, { $gt: ['$s.exit', from] }] },
-        { p, d: { $subtract: [{ $min: ['$s.exit', end] }, '$s.enter'] } },
+        { $and: [{ $lt: ['$e', end] }, { $gt: ['$x', from] }] },
+        { p, d: { $subtract: [{ $min: ['$x', end] }, '$e'] } },
         null,
       ],
     };
   };
+  const mKeys = Object.fromEntries(bounds.map((_, k) => [`m${k}`, `$m${k}`]));
 
   return [
     { $match: match },
-    { $sort: { dealId: 1, version: 1 } },
-    {
-      $group: {
-        _id: '$dealId',
-        h: { $push: { to: '$to', at: '$at', r: { $indexOfArray: [order, '$to'] } } },
-        lastAt: { $max: '$at' },
-        lastTo: { $last: '$to' },
-      },
-    },
-    // Deals closed before every window began contribute nothing.
-    { $match: { $or: [{ lastAt: { $gte: earliest } }, { lastTo: { $nin: terminal } }] } },
+    { $group: { _id: '$dealId', h: { $push: { a: '$at', v: '$version', t: '$to' } } } },
     {
       $project: {
-        h: 1,
-        ...firstReached,
-        close_cur: lastBefore(w.current.to),
-        close_prev: lastBefore(w.previous.to),
-        start: lastBefore(w.current.from),
+        v: {
+          $let: {
+            vars: { s: { $sortArray: { input: '$h', sortBy: { a: 1, v: 1 } } } },
+            in: {
+              $let: {
+                vars: {
+                  s: '$$s',
+                  a: '$$s.a',
+                  t: '$$s.t',
+                  r: { $map: { input: '$$s.t', in: { $indexOfArray: [order, '$$this'] } } },
+                },
+                in: fields,
+              },
+            },
+          },
+        },
       },
     },
+    { $replaceWith: '$v' },
     {
       $facet: {
-        flow: [{ $group: flowGroup }],
+        flow: [{ $group: { _id: { ...mKeys, mAll: '$mAll' }, n: { $sum: 1 } } }],
+        closes: [
+          {
+            $group: {
+              _id: { cT: '$cT', cIn: '$cIn', pT: '$pT', pIn: '$pIn', mAll: '$mAll', ...mKeys },
+              n: { $sum: 1 },
+            },
+          },
+        ],
+        start: [{ $group: { _id: '$sT', n: { $sum: 1 } } }],
         dwell: [
-          { $project: { s: stays } },
-          { $unwind: '$s' },
-          { $match: { 's.st': { $in: nonTerminal } } },
-          { $project: { st: '$s.st', x: [dwellOf('cur'), dwellOf('prev')] } },
+          { $project: { st: 1 } },
+          { $unwind: '$st' },
+          {
+            $project: {
+              s: { $arrayElemAt: ['$st', 0] },
+              e: { $arrayElemAt: ['$st', 1] },
+              x: { $arrayElemAt: ['$st', 2] },
+            },
+          },
+          { $match: { s: { $in: nonTerminal } } },
+          { $project: { s: 1, x: [dwellOf('cur'), dwellOf('prev')] } },
           { $unwind: '$x' },
           { $match: { x: { $ne: null } } },
           {
             $group: {
-              _id: { p: '$x.p', st: '$st' },
+              _id: { p: '$x.p', st: '$s' },
               stays: { $sum: 1 },
               totalMs: { $sum: '$x.d' },
               ds: { $push: '$x.d' },
@@ -550,32 +568,90 @@ export function buildChangesPipeline(
 function readChanges(
   out: Doc,
   stages: readonly StageDef[],
+  w: PeriodWindows,
 ): Pick<PipelineStatsRows, 'flow' | 'atStart' | 'closes' | 'dwell'> {
-  const g = ((out.flow as Doc[] | undefined) ?? [])[0] ?? {};
+  const order = rankOrder(stages);
+  const bounds = boundaries(w).map((d) => d.getTime());
+  const windows = { cur: w.current, prev: w.previous, trail: w.trailing };
+  const wonKey = stages.find((s) => s.terminal === 'won')?.key ?? 'won';
+  const lostKey = stages.find((s) => s.terminal === 'lost')?.key ?? 'lost';
+  const rows = (k: string) =>
+    ((out[k] as Doc[] | undefined) ?? []).map((d) => ({ id: d._id as Doc, n: num(d.n) }));
+  /** Highest rank reached strictly before `t` (-1: none), from a group key. */
+  const reachedAt = (id: Doc, t: Date): number => {
+    const k = t.getTime() === w.current.to.getTime() ? 'mAll' : `m${bounds.indexOf(t.getTime())}`;
+    return typeof id[k] === 'number' ? id[k] : -1;
+  };
   const steps = conversionSteps(stages);
+
+  const flowRows = rows('flow');
   const flow: PipelineStatsRows['flow'] = [];
+  const enteredAdvanced = (p: PeriodName, i: number, j: number) => {
+    let entered = 0;
+    let advanced = 0;
+    for (const { id, n } of flowRows) {
+      const before = reachedAt(id, windows[p].from);
+      const by = reachedAt(id, windows[p].to);
+      if (i < 0 || before >= i || by < i) continue;
+      entered += n;
+      if (j >= 0 && by >= j) advanced += n;
+    }
+    return { entered, advanced };
+  };
   for (const p of PERIODS)
     for (const s of steps)
       flow.push({
         period: p,
         stage: s.key,
-        entered: num(g[`e_${p}_${s.key}`]),
-        advanced: num(g[`a_${p}_${s.key}`]),
+        ...enteredAdvanced(p, order.indexOf(s.key), order.indexOf(s.nextKey)),
       });
-  const closes = (['cur', 'prev'] as const).map((p) => ({
-    period: p,
-    won: num(g[`won_${p}`]),
-    lost: num(g[`lost_${p}`]),
-    proposalWon: num(g[`propWon_${p}`]),
-    proposalClosed: num(g[`propClosed_${p}`]),
-    negotiationWon: num(g[`negWon_${p}`]),
-    negotiationClosed: num(g[`negClosed_${p}`]),
-    leads: num(g[`leads_${p}`]),
-    opportunities: num(g[`opps_${p}`]),
-  }));
+
+  const proposalIdx = order.indexOf('proposal');
+  const negotiationIdx = order.indexOf('negotiation');
+  const firstOpen = steps[0]?.key;
+  const closes = (['cur', 'prev'] as const).map((p) => {
+    const r = {
+      period: p,
+      won: 0,
+      lost: 0,
+      proposalWon: 0,
+      proposalClosed: 0,
+      negotiationWon: 0,
+      negotiationClosed: 0,
+      leads: 0,
+      opportunities: 0,
+    };
+    for (const { id, n } of rows('closes')) {
+      const to = p === 'cur' ? id.cT : id.pT;
+      if (!(p === 'cur' ? id.cIn : id.pIn) || (to !== wonKey && to !== lostKey)) continue;
+      // Every change before the period's end is at or before the closing one.
+      const reached = reachedAt(id, windows[p].to);
+      const won = to === wonKey;
+      if (won) r.won += n;
+      else r.lost += n;
+      if (proposalIdx >= 0 && reached >= proposalIdx) {
+        r.proposalClosed += n;
+        if (won) r.proposalWon += n;
+      }
+      if (negotiationIdx >= 0 && reached >= negotiationIdx) {
+        r.negotiationClosed += n;
+        if (won) r.negotiationWon += n;
+      }
+    }
+    if (firstOpen) {
+      const lead = enteredAdvanced(p, order.indexOf(firstOpen), order.indexOf('needs'));
+      r.leads = lead.entered;
+      r.opportunities = lead.advanced;
+    }
+    return r;
+  });
+  const startRows = rows('start');
   const atStart = stages
     .filter((s) => !s.terminal)
-    .map((s) => ({ stage: s.key, count: num(g[`start_${s.key}`]) }))
+    .map((s) => ({
+      stage: s.key,
+      count: startRows.filter((r) => (r.id as unknown) === s.key).reduce((a, r) => a + r.n, 0),
+    }))
     .filter((r) => r.count > 0);
   const dwell = ((out.dwell as Doc[] | undefined) ?? []).map((d) => {
     const id = d._id as Doc;
