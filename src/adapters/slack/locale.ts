@@ -63,6 +63,12 @@ export class LocaleCache {
     return info;
   }
 
+  /** What is cached for a user, without calling Slack (for answers that cannot wait). */
+  peek(teamId: string, userId: string): SlackUserInfo | undefined {
+    const hit = this.entries.get(`${teamId}:${userId}`);
+    return hit && this.clock() - hit.at < this.ttlMs ? hit.info : undefined;
+  }
+
   /** Forget a user (e.g. after a `user_change` event). */
   forget(teamId: string, userId: string): void {
     this.entries.delete(`${teamId}:${userId}`);

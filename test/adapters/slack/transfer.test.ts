@@ -4,6 +4,8 @@
  * bot's DM, `/pipeline export` (files uploaded into the user's DM, read back cell by cell) and
  * the manager-only refusals.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ApiCall, type Json } from './fake-slack.js';
@@ -268,6 +270,31 @@ describe('a spreadsheet shared in the DM', () => {
       expect(await deals()).not.toContainEqual(expect.objectContaining({ name: 'A' }));
     } finally {
       h.fake.botToken = 'xoxb-test';
+    }
+  });
+});
+
+describe('the bot token', () => {
+  it('is only sent to Slack: a file whose download URL points elsewhere is not fetched', async () => {
+    const hits: string[] = [];
+    const other = createServer((req, res) => {
+      hits.push(String(req.headers.authorization));
+      res.end('Deal\nLeak\n');
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    try {
+      const port = (other.address() as AddressInfo).port;
+      const file = {
+        ...h.fake.addFile('deals.csv', Buffer.from('Deal\nA\n', 'utf8'), 'text/csv'),
+        url_private: `http://127.0.0.1:${port}/deals.csv`,
+        url_private_download: `http://127.0.0.1:${port}/download/deals.csv`,
+      };
+      await fileShare('UADMIN', [file]);
+      const post = await nextPost();
+      expect(visibleText(post.args)).toContain('I could not download that file from Slack.');
+      expect(hits).toEqual([]);
+    } finally {
+      await new Promise<void>((r) => other.close(() => r()));
     }
   });
 });

@@ -31,7 +31,7 @@ export const register = (app: App, env: SlackEnv): void => {
       const teamId = context.teamId ?? (body as { team_id?: string }).team_id;
       if (!teamId) return;
       const eventId = (body as { event_id?: string }).event_id;
-      if (eventId && !env.seen.first(`event:${eventId}`)) return;
+      if (eventId && !env.seen.first(`file-share:${eventId}`)) return;
       const user = m.user;
       const surface: Surface = { client, userId: user, channel: m.channel };
       const ref: { ctx?: Ctx } = {};

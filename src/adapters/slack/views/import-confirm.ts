@@ -22,10 +22,9 @@ export const register = (app: App, env: SlackEnv): void => {
       const meta = parseModalMeta(view.private_metadata);
       const teamId = teamOf(body as unknown as Record<string, unknown>, view.team_id);
       const userId = body.user.id;
-      // The user's language is cached from the preview a moment ago.
-      const locale = teamId
-        ? ((await env.locales.lookup(client, teamId, userId)).locale ?? env.core.deps.defaults.locale)
-        : env.core.deps.defaults.locale;
+      // The ack cannot wait for Slack: the user's language as cached from the preview, if still cached.
+      const locale =
+        (teamId ? env.locales.peek(teamId, userId)?.locale : undefined) ?? env.core.deps.defaults.locale;
       await ack({
         response_action: 'update',
         view: noticeModal(locale, noticeText(t(locale, 'slack.import.running'))),
