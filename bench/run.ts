@@ -11,6 +11,8 @@ const modules: Record<string, () => Promise<{ default: BenchModule }>> = {
   import: () => import('./import.js'),
   'stall-scan': () => import('./stall-scan.js'),
   analytics: () => import('./analytics.js'),
+  slack: () => import('./slack.js'),
+  memory: () => import('./memory.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
