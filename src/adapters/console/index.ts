@@ -14,6 +14,7 @@
  * any of them failed (see errors.ts), else 0. Interactive mode returns 0 at the
  * end of input.
  */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -22,6 +23,8 @@ import type { Config } from '../../config.js';
 import type { Locale } from '../../domain/types.js';
 import { t } from '../../i18n/index.js';
 import { errorMessage, runAction, runCommand, submitForm, unexpected } from '../../interactions/index.js';
+import { parseCommand } from '../../interactions/commands.js';
+import { exportFiles, importOutcome } from '../../interactions/transfer.js';
 import type { FormSpec, Outcome } from '../../interactions/types.js';
 import type { Logger } from '../../logger.js';
 import type { RichAction, RichMessage } from '../../presenters/rich.js';
@@ -199,6 +202,10 @@ export class ConsoleSession {
         return false;
       }
       if (/^\/reply(\s|$)/i.test(text)) return await this.reply(ctx, text.replace(/^\/reply\s*/i, ''));
+      const cmd = parseCommand(text);
+      if (cmd.root === 'deal' && cmd.sub === 'import' && cmd.args.length > 0)
+        return await this.importFile(ctx, cmd.args.join(' '), strict);
+      if (cmd.root === 'pipeline' && cmd.sub === 'export') return await this.exportFiles(ctx, cmd.args);
       const outcome = await runCommand(ctx, normaliseMentions(text), { requestKey: this.requestKey() });
       return await this.handleOutcome(ctx, outcome, strict);
     } catch (err) {
@@ -206,6 +213,36 @@ export class ConsoleSession {
       await this.printEphemeral(unexpected(who, err));
       return true;
     }
+  }
+
+  /** `/deal import <path>`: the console's file upload is a path on this machine. */
+  private async importFile(ctx: Ctx, file: string, strict: boolean): Promise<boolean> {
+    let buffer: Buffer;
+    try {
+      buffer = await readFile(file);
+    } catch (err) {
+      const reason = err instanceof Error && 'code' in err ? String(err.code) : String(err);
+      this.term.print(t(ctx.locale, 'console.file.unreadable', { path: safeText(file), reason }));
+      return true;
+    }
+    const start = await importOutcome(ctx, { buffer, filename: path.basename(file) });
+    await this.printEphemeral(start.message);
+    if (start.kind === 'message') return true;
+    return this.runForm(ctx, start.form, strict);
+  }
+
+  /** `/pipeline export …`: the files are written under DATA_DIR/out/ instead of a direct message. */
+  private async exportFiles(ctx: Ctx, args: string[]): Promise<boolean> {
+    const r = await exportFiles(ctx, args);
+    await this.printEphemeral(r.message);
+    if (r.kind === 'message') return true;
+    await mkdir(this.outDir, { recursive: true });
+    for (const f of r.files) {
+      const target = path.join(this.outDir, path.basename(f.filename));
+      await writeFile(target, f.buffer);
+      this.term.print(t(ctx.locale, 'console.file.written', { path: target }));
+    }
+    return false;
   }
 
   private async choose(ctx: Ctx, n: number, strict: boolean): Promise<boolean> {

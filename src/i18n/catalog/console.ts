@@ -25,6 +25,10 @@ export const en = {
   imageFailed: '🖼 {{title}} (could not write the PNG: {{reason}})',
   noChoices: 'There is no numbered button to press right now.',
   choiceRange: 'Choose a number from 1 to {{max}}.',
+  file: {
+    written: '📄 {{path}}',
+    unreadable: 'Could not read “{{path}}”: {{reason}}',
+  },
   reply: {
     usage: 'Usage: /reply <message id> <text>',
     unknownMessage: 'There is no message “{{id}}” in this session.',
@@ -83,6 +87,10 @@ export const zhCN: typeof en = {
   imageFailed: '🖼 {{title}}（无法写入 PNG：{{reason}}）',
   noChoices: '现在没有可点击的编号按钮。',
   choiceRange: '请输入 1 到 {{max}} 之间的数字。',
+  file: {
+    written: '📄 {{path}}',
+    unreadable: '无法读取“{{path}}”：{{reason}}',
+  },
   reply: {
     usage: '用法：/reply <消息编号> <内容>',
     unknownMessage: '本次会话中没有消息“{{id}}”。',

@@ -102,7 +102,7 @@ export const en = {
   },
   help: {
     import:
-      'To import deals, send me an .xlsx or .csv file in a direct message with the text “/deal import” (up to 10,000 rows, 10 MB). I will show a preview before anything is saved.',
+      'Managers import deals from an .xlsx or .csv file (up to 10,000 rows, 10 MB): on Slack run /deal import or share the file in the direct message with DealPulse; on Feishu send the file in the direct chat with the bot (no text needed); in the console type /deal import <path>. I show a preview before anything is saved.',
     exportUnsupported:
       'Exports are delivered as files in a direct message, and this surface cannot send files. Use Slack or Feishu.',
     exportUsage:
@@ -219,7 +219,7 @@ export const zhCN: typeof en = {
   },
   help: {
     import:
-      '导入商机：在与我的私聊中发送 .xlsx 或 .csv 文件，并附上文字“/deal import”（最多 10,000 行、10 MB）。保存之前我会先给你看预览。',
+      '经理可以从 .xlsx 或 .csv 文件导入商机（最多 10,000 行、10 MB）：在飞书中直接把文件发到与机器人的私聊（无需文字）；在 Slack 中运行 /deal import 或在与 DealPulse 的私信中分享文件；在控制台中输入 /deal import <文件路径>。保存之前我会先给你看预览。',
     exportUnsupported: '导出文件通过私聊发送，当前界面无法发送文件。请在 Slack 或飞书中使用。',
     exportUsage:
       '`/pipeline export [csv|xlsx] [时间段] [@负责人] [source:来源] [open|won|lost]` — 以文件形式私聊发送商机及其阶段变更。',
