@@ -4,7 +4,7 @@
  * (standalone, wire version 21).
  */
 import { Double, Long, ObjectId, serialize } from 'bson';
-import { Aggregator, Query } from 'mingo';
+import { Aggregator, Query } from './expressions.js';
 import type { Logger } from 'pino';
 import type { Collection, Rec } from './collection.js';
 import { validateIndexSpec, type IndexSpec } from './collection.js';
@@ -115,8 +115,9 @@ function checkCollation(c: unknown): void {
   throw unsupported('collation');
 }
 
-function serializeDoc(doc: Doc): Buffer {
-  const raw = Buffer.from(serialize(doc, { checkKeys: false, ignoreUndefined: false }));
+/** `missing`: computed documents (aggregation) omit fields whose value is missing, like mongod. */
+function serializeDoc(doc: Doc, missing = false): Buffer {
+  const raw = Buffer.from(serialize(doc, { checkKeys: false, ignoreUndefined: missing }));
   if (raw.length > MAX_BSON_SIZE)
     throw new ServerError(
       'BadValue',
@@ -725,7 +726,7 @@ function aggregateCmd(ctx: CommandContext, cmd: Doc, db: string): Buffer {
     if (err instanceof ServerError) throw err;
     throw new ServerError('BadValue', `embedded store aggregation failed: ${(err as Error).message}`);
   }
-  const docs = out.map((d) => serializeDoc(d));
+  const docs = out.map((d) => serializeDoc(d, true));
   const batchSize = num((cmd.cursor as Doc).batchSize, DEFAULT_BATCH);
   const { batch, id } = ctx.cursors.first(`${db}.${name}`, docs, batchSize === 0 ? 0 : batchSize, false);
   return reply(`${db}.${name}`, 'firstBatch', batch, id);

@@ -4,7 +4,8 @@
  * replacement documents, pipeline updates, and BSON-typed `$inc`/`$mul`/`$min`/`$max`.
  */
 import { ObjectId } from 'bson';
-import { Aggregator, update as mingoUpdate } from 'mingo';
+import { update as mingoUpdate } from 'mingo';
+import { Aggregator } from './expressions.js';
 import { ServerError, unsupported } from './errors.js';
 import {
   arith,
