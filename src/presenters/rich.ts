@@ -18,19 +18,25 @@ export type Segment =
 export type RichText = Segment[];
 
 /** Buttons every surface offers on deals; adapters map them to their own action ids. */
-export type ActionKind =
-  | 'advance'
-  | 'next_step'
-  | 'note'
-  | 'snooze'
-  | 'snooze_1d'
-  | 'snooze_3d'
-  | 'snooze_1w'
-  | 'lost'
-  | 'won'
-  | 'edit'
-  | 'show'
-  | 'page';
+export const ACTION_KINDS = [
+  'advance',
+  'next_step',
+  'note',
+  'snooze',
+  'snooze_1d',
+  'snooze_3d',
+  'snooze_1w',
+  'lost',
+  'won',
+  'edit',
+  'show',
+  'page',
+] as const;
+
+export type ActionKind = (typeof ACTION_KINDS)[number];
+
+export const isActionKind = (v: unknown): v is ActionKind =>
+  typeof v === 'string' && (ACTION_KINDS as readonly string[]).includes(v);
 
 export interface RichAction {
   kind: ActionKind;

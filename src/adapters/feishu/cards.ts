@@ -12,7 +12,7 @@ import type { Locale } from '../../domain/types.js';
 import { t } from '../../i18n/index.js';
 import { runAction, submitForm, unexpected } from '../../interactions/index.js';
 import type { FormId } from '../../interactions/types.js';
-import type { ActionKind, RichMessage } from '../../presenters/rich.js';
+import { isActionKind, type ActionKind, type RichMessage } from '../../presenters/rich.js';
 import { enterWorkspace, type Ctx } from '../../usecases/context.js';
 import { rememberThread } from '../../usecases/deals.js';
 import type { FeishuDeps } from './events.js';
@@ -39,21 +39,6 @@ export interface CardResponse {
   toast?: { type: 'success' | 'error' | 'info' | 'warning'; content: string };
   card?: { type: 'raw'; data: Card };
 }
-
-const ACTIONS: readonly ActionKind[] = [
-  'advance',
-  'next_step',
-  'note',
-  'snooze',
-  'snooze_1d',
-  'snooze_3d',
-  'snooze_1w',
-  'lost',
-  'won',
-  'edit',
-  'show',
-  'page',
-];
 
 /** A form value as the interaction core expects it: text; lists comma-separated; dates YYYY-MM-DD. */
 export function formValue(v: unknown): string {
@@ -96,12 +81,8 @@ export async function handleCardAction(f: FeishuDeps, data: CardActionEvent): Pr
     if (typeof value.f === 'string' && Array.isArray(value.n))
       return await submit(f, ctx, data, value as unknown as SubmitValue, requestKey);
     const button = value as Partial<ButtonValue>;
-    if (
-      typeof button.a === 'string' &&
-      typeof button.v === 'string' &&
-      ACTIONS.includes(button.a as ActionKind)
-    )
-      return await press(f, ctx, data, button.a as ActionKind, button.v, requestKey);
+    if (isActionKind(button.a) && typeof button.v === 'string')
+      return await press(f, ctx, data, button.a, button.v, requestKey);
     return toast('error', t(ctx.locale, 'feishu.toast_expired'));
   } catch (err) {
     return toast('error', toastText(unexpected(ctx, err)));

@@ -7,6 +7,7 @@ import type { Locale } from '../../domain/types.js';
 import { t } from '../../i18n/index.js';
 import type { FormField, FormId, FormSpec } from '../../interactions/types.js';
 import {
+  isActionKind,
   plain,
   type ActionKind,
   type RichAction,
@@ -105,26 +106,11 @@ export function actionId(kind: ActionKind, n = 0): string {
   return n ? `${ACTION_PREFIX}${kind}:${n}` : `${ACTION_PREFIX}${kind}`;
 }
 
-const ACTION_KINDS: readonly ActionKind[] = [
-  'advance',
-  'next_step',
-  'note',
-  'snooze',
-  'snooze_1d',
-  'snooze_3d',
-  'snooze_1w',
-  'lost',
-  'won',
-  'edit',
-  'show',
-  'page',
-];
-
 /** The RichAction kind behind a Slack action_id, or undefined when it is not ours. */
 export function parseActionId(id: string): ActionKind | undefined {
   if (!id.startsWith(ACTION_PREFIX)) return undefined;
-  const kind = id.slice(ACTION_PREFIX.length).split(':')[0] as ActionKind;
-  return ACTION_KINDS.includes(kind) ? kind : undefined;
+  const kind = id.slice(ACTION_PREFIX.length).split(':')[0];
+  return isActionKind(kind) ? kind : undefined;
 }
 
 function button(a: RichAction, n: number): SlackBlock {
