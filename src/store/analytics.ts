@@ -2,14 +2,16 @@
  * Aggregation pipelines behind the pipeline report. Two `aggregate` commands per
  * report, whatever the number of deals:
  *
- *  1. `deals`: one $facet over the workspace's deals (open per stage, stalled,
- *     forecast by close month, closed/lost reasons/created per period, per rep,
- *     per source, the oldest stalled deals and — only with an owner/source
- *     filter — the ids of the matching deals that can matter for the period).
- *  2. `stage_changes`: the log up to the period's end, grouped per deal (sorted
- *     by version), reduced per deal to "first reached" times per stage rank and
- *     to stays, then a $facet with one $group for flow/closes/open-at-start and
- *     one for dwell (average and exact median per stage and period).
+ *  1. `deals`: one $facet over the workspace's deals whose sub-pipelines group by
+ *     plain fields (stage, currency, owner, source, close day, period) with plain
+ *     sums; currency, probability and the per-rep/per-source splits are applied in
+ *     Node to those rows (their number depends on stages/owners/sources, not deals).
+ *  2. `stage_changes`: the log up to the period's end, one $group per deal pushing
+ *     {at, version, to, rank}, reduced per deal with array-level operators to the
+ *     highest rank reached before each window boundary, the last changes before the
+ *     period ends/start and the stays that can overlap a dwell window; a $facet groups
+ *     deals by those small values (flow/closes/open-at-start, counted in Node) and
+ *     computes dwell (average and exact median per stage and period).
  *
  * Without a filter both run in parallel; with one, (2) waits for the ids from
  * (1) and matches `dealId: {$in: ids}` on the {workspaceId, dealId, at} index.
@@ -18,9 +20,9 @@
  * returns the whole foreign collection — see the report to the lead.)
  *
  * Only operators that MongoDB 5.2+ and mingo 7 both implement are used:
- * $match $sort $group($push/$sum/$max/$last) $facet $project $unwind $map $filter
- * $range $arrayElemAt $indexOfArray $min $cond $switch $ifNull $sortArray
- * $subtract $type. ($toString on an ObjectId fails on the
+ * $match $sort $limit $group($push/$sum) $facet $project $replaceWith $unwind
+ * $let $map $zip $slice $concatArrays $sortArray $indexOfArray $arrayElemAt
+ * $max $min $size $cond $and $ifNull $gte $lt $gt $subtract $mod $divide. ($toString on an ObjectId fails on the
  * embedded store, so ids are converted in Node.)
  */
 import { DateTime } from 'luxon';
@@ -57,16 +59,6 @@ type Doc = Record<string, unknown>;
 type Expr = unknown;
 
 const DAY_MS = 86_400_000;
-
-const inCurrency = (currency: string, amount: Expr = '$amount'): Expr => ({
-  $cond: [{ $eq: ['$currency', currency] }, { $ifNull: [amount, 0] }, 0],
-});
-const sumIf = (cond: Expr, value: Expr = 1): Expr => ({ $sum: { $cond: [cond, value, 0] } });
-/** True for a date (or, for `close_*`, an object); false for null and missing. ($gt against null is not BSON-ordered in mingo.) */
-const isSet = (x: Expr, type: 'date' | 'object' = 'date'): Expr => ({ $eq: [{ $type: x }, type] });
-const inRange = (field: Expr, from: Date, to: Date): Expr => ({
-  $and: [{ $gte: [field, from] }, { $lt: [field, to] }],
-});
 
 /** Runs both aggregations for a workspace, period windows and optional filter. */
 export async function loadPipelineStats(
@@ -205,6 +197,31 @@ export function buildDealsPipeline(
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
+type CloseTally = {
+  won: number;
+  wonValue: number;
+  lost: number;
+  prevWon: number;
+  prevWonValue: number;
+  prevLost: number;
+};
+function addClose(
+  r: CloseTally,
+  status: 'won' | 'lost',
+  period: 'cur' | 'prev',
+  count: number,
+  value: number,
+) {
+  if (status === 'won' && period === 'cur') {
+    r.won += count;
+    r.wonValue += value;
+  } else if (status === 'won') {
+    r.prevWon += count;
+    r.prevWonValue += value;
+  } else if (period === 'cur') r.lost += count;
+  else r.prevLost += count;
+}
+
 function readDeals(
   out: Doc,
   opts: Pick<StatsOptions, 'stages' | 'currency' | 'timeZone'>,
@@ -334,17 +351,11 @@ function readDeals(
     }
     const owner = str(d.id.o);
     bump(reps, owner, newRep(owner), (r) => {
-      if (status === 'won' && period === 'cur') ((r.won += count), (r.wonValue += value));
-      if (status === 'won' && period === 'prev') ((r.prevWon += count), (r.prevWonValue += value));
-      if (status === 'lost' && period === 'cur') r.lost += count;
-      if (status === 'lost' && period === 'prev') r.prevLost += count;
+      addClose(r, status, period, count, value);
     });
     const source = str(d.id.src) || 'other';
     bump(sources, source, newSource(source), (r) => {
-      if (status === 'won' && period === 'cur') ((r.won += count), (r.wonValue += value));
-      if (status === 'won' && period === 'prev') ((r.prevWon += count), (r.prevWonValue += value));
-      if (status === 'lost' && period === 'cur') r.lost += count;
-      if (status === 'lost' && period === 'prev') r.prevLost += count;
+      addClose(r, status, period, count, value);
     });
   }
 
@@ -439,10 +450,9 @@ export function buildChangesPipeline(
   });
   fields.cT = { $arrayElemAt: ['$$t', -1] };
   fields.cIn = { $gte: [{ $arrayElemAt: ['$$a', -1] }, w.current.from] };
-  const prevLast = lastBefore(w.previous.to);
-  fields.pT = { $ifNull: [{ $let: { vars: { c: prevLast }, in: '$$c.t' } }, null] };
-  fields.pIn = {
-    $gte: [{ $ifNull: [{ $let: { vars: { c: prevLast }, in: '$$c.a' } }, null] }, w.previous.from],
+  const prevLast = { $ifNull: [lastBefore(w.previous.to), { t: null, a: null }] };
+  fields.p = {
+    $let: { vars: { c: prevLast }, in: { t: '$$c.t', in: { $gte: ['$$c.a', w.previous.from] } } },
   };
   fields.sT = { $ifNull: [{ $let: { vars: { c: lastBefore(w.current.from) }, in: '$$c.t' } }, null] };
   // Stays [stage, enter, exit]; those ending at or before the earliest dwell window are dropped.
@@ -473,7 +483,12 @@ export function buildChangesPipeline(
 
   return [
     { $match: match },
-    { $group: { _id: '$dealId', h: { $push: { a: '$at', v: '$version', t: '$to' } } } },
+    {
+      $group: {
+        _id: '$dealId',
+        h: { $push: { a: '$at', v: '$version', t: '$to', r: { $indexOfArray: [order, '$to'] } } },
+      },
+    },
     {
       $project: {
         v: {
@@ -485,7 +500,7 @@ export function buildChangesPipeline(
                   s: '$$s',
                   a: '$$s.a',
                   t: '$$s.t',
-                  r: { $map: { input: '$$s.t', in: { $indexOfArray: [order, '$$this'] } } },
+                  r: '$$s.r',
                 },
                 in: fields,
               },
@@ -501,7 +516,7 @@ export function buildChangesPipeline(
         closes: [
           {
             $group: {
-              _id: { cT: '$cT', cIn: '$cIn', pT: '$pT', pIn: '$pIn', mAll: '$mAll', ...mKeys },
+              _id: { cT: '$cT', cIn: '$cIn', pT: '$p.t', pIn: '$p.in', mAll: '$mAll', ...mKeys },
               n: { $sum: 1 },
             },
           },
