@@ -441,6 +441,236 @@ describe('aggregation', () => {
   });
 });
 
+describe('aggregation expressions', () => {
+  const oid = new ObjectId('6541a1b2c3d4e5f601234567');
+  const at = new Date('2026-11-26T15:17:33Z');
+  const one = async (expr: Document): Promise<Document> => {
+    const c = coll();
+    if ((await c.countDocuments()) === 0)
+      await c.insertOne({ _id: 1, oid, at, s: '12', arr: [1, 2] } as never);
+    const [doc] = await c.aggregate([{ $project: { _id: 0, ...expr } }]).toArray();
+    return doc!;
+  };
+
+  it('$lookup with localField/foreignField and a pipeline joins on equality, then runs the pipeline with let', async () => {
+    const users = db.collection(`${name}_users`);
+    await users.insertMany([
+      { _id: 'u1', name: 'Ann' } as never,
+      { _id: 'u2', name: 'Bo' } as never,
+      { _id: 'u3', name: 'Cy' } as never,
+    ]);
+    await coll().insertMany([
+      { _id: 1, owner: 'u1', amount: 10 },
+      { _id: 2, owner: 'u2', amount: 20 },
+      { _id: 3, owner: 'nobody', amount: 30 },
+    ] as never[]);
+    const out = await coll()
+      .aggregate([
+        {
+          $lookup: {
+            from: `${name}_users`,
+            localField: 'owner',
+            foreignField: '_id',
+            let: { amt: '$amount' },
+            pipeline: [{ $project: { _id: 0, name: 1, amt: '$$amt' } }],
+            as: 'user',
+          },
+        },
+        { $sort: { _id: 1 } },
+        { $project: { _id: 1, user: 1 } },
+      ])
+      .toArray();
+    expect(out).toEqual([
+      { _id: 1, user: [{ name: 'Ann', amt: 10 }] },
+      { _id: 2, user: [{ name: 'Bo', amt: 20 }] },
+      { _id: 3, user: [] },
+    ]);
+  });
+
+  it('converts ObjectIds, dates, strings and numbers', async () => {
+    expect(
+      await one({
+        oidStr: { $toString: '$oid' },
+        oidBack: { $toObjectId: '6541a1b2c3d4e5f601234567' },
+        conv: { $convert: { input: '$oid', to: 'string' } },
+        convOid: { $convert: { input: 'zz', to: 'objectId', onError: 'bad' } },
+        convNull: { $convert: { input: '$missing', to: 'int', onNull: 'none' } },
+        dateStr: { $toString: '$at' },
+        oidDate: { $toDate: '$oid' },
+        int: { $toInt: '$s' },
+        trunc: { $toInt: 2.7 },
+        long: { $toLong: '$s' },
+        dbl: { $toDouble: '2.5' },
+        ms: { $toLong: '$at' },
+        numStr: { $toString: 2.5 },
+        bool: { $toBool: 0 },
+      }),
+    ).toEqual({
+      oidStr: '6541a1b2c3d4e5f601234567',
+      oidBack: oid,
+      conv: '6541a1b2c3d4e5f601234567',
+      convOid: 'bad',
+      convNull: 'none',
+      dateStr: '2026-11-26T15:17:33.000Z',
+      oidDate: new Date('2023-11-01T00:54:10Z'),
+      int: 12,
+      trunc: 2,
+      long: 12,
+      dbl: 2.5,
+      ms: at.getTime(),
+      numStr: '2.5',
+      bool: false,
+    });
+    expect((await serverError(one({ a: { $toInt: 'abc' } }))).code).toBe(241);
+    expect((await serverError(one({ a: { $toObjectId: 'abc' } }))).code).toBe(241);
+  });
+
+  it('$toDecimal gives a Decimal128 on mongod; the embedded store refuses it (NotImplemented)', async () => {
+    const p = one({ d: { $toDecimal: '2.5' } });
+    if (testMongoKind() === 'embedded') {
+      const err = await serverError(p);
+      expect(err.code).toBe(238);
+      expect(err.message).toMatch(/embedded store/);
+    } else expect(await p).toEqual({ d: Decimal128.fromString('2.5') });
+  });
+
+  it('compares across types in BSON order (null < numbers < strings < objects < arrays < ObjectId < booleans < dates)', async () => {
+    expect(
+      await one({
+        gtNull: { $gt: [5, null] },
+        ltNull: { $lt: [5, null] },
+        cmpNull: { $cmp: [null, 5] },
+        strNum: { $gt: ['a', 5] },
+        oidStr: { $gt: ['$oid', 'zzz'] },
+        arrObj: { $gt: [[1], { a: 1 }] },
+        dateBool: { $lt: ['$at', true] },
+        missing: { $lt: ['$missing', 5] },
+        arrEq: { $eq: ['$arr', 1] },
+        maxMixed: { $max: [1, 'a', null] },
+        minMixed: { $min: [1, 'a', null] },
+      }),
+    ).toEqual({
+      gtNull: true,
+      ltNull: false,
+      cmpNull: -1,
+      strNum: true,
+      oidStr: true,
+      arrObj: true,
+      dateBool: false,
+      missing: true,
+      arrEq: false,
+      maxMixed: 'a',
+      minMixed: 1,
+    });
+    await coll().insertMany([{ v: 3 }, { v: null }, {}, { v: 'x' }, { v: -1 }]);
+    const [g] = await coll()
+      .aggregate([
+        { $match: { _id: { $ne: 1 } } },
+        { $group: { _id: null, max: { $max: '$v' }, min: { $min: '$v' } } },
+      ])
+      .toArray();
+    expect(g).toEqual({ _id: null, max: 'x', min: -1 });
+    const sorted = await coll()
+      .aggregate([
+        { $match: { _id: { $ne: 1 } } },
+        { $project: { _id: 0, v: 1 } },
+        { $sort: { v: -1 } },
+        { $limit: 3 },
+      ])
+      .toArray();
+    expect(sorted).toEqual([{ v: 'x' }, { v: 3 }, { v: -1 }]);
+  });
+
+  it('accepts UTC, GMT, Olson names and offsets as timezones', async () => {
+    const ny = 'America/New_York';
+    expect(
+      await one({
+        str: { $dateToString: { date: '$at', format: '%Y-%m-%d %H:%M', timezone: 'UTC' } },
+        kolkata: { $dateToString: { date: '$at', format: '%H:%M %z', timezone: 'Asia/Kolkata' } },
+        hourNy: { $hour: { date: '$at', timezone: ny } },
+        dayGmt: { $dateTrunc: { date: '$at', unit: 'day', timezone: 'GMT' } },
+        parts: { $dateToParts: { date: '$at', timezone: '+05:30' } },
+        fromUtc: { $dateFromParts: { year: 2026, month: 3, day: 1, timezone: 'UTC' } },
+        fromNy: { $dateFromParts: { year: 2024, month: 7, day: 1, timezone: ny } },
+        monthNy: { $dateTrunc: { date: new Date('2024-03-20T12:00:00Z'), unit: 'month', timezone: ny } },
+        dayAfterDst: {
+          $dateAdd: { startDate: new Date('2024-03-09T12:00:00Z'), unit: 'day', amount: 1, timezone: ny },
+        },
+      }),
+    ).toEqual({
+      str: '2026-11-26 15:17',
+      kolkata: '20:47 +0530',
+      hourNy: 10,
+      dayGmt: new Date('2026-11-26T00:00:00Z'),
+      parts: { year: 2026, month: 11, day: 26, hour: 20, minute: 47, second: 33, millisecond: 0 },
+      fromUtc: new Date('2026-03-01T00:00:00Z'),
+      fromNy: new Date('2024-07-01T04:00:00Z'),
+      monthNy: new Date('2024-03-01T05:00:00Z'),
+      dayAfterDst: new Date('2024-03-10T11:00:00Z'),
+    });
+    expect((await serverError(one({ h: { $hour: { date: '$at', timezone: 'Mars/Base' } } }))).code).toBe(
+      40485,
+    );
+  });
+
+  it('$dateTrunc binSize and startOfWeek, $dateAdd month ends', async () => {
+    expect(
+      await one({
+        monday: { $dateTrunc: { date: '$at', unit: 'week', startOfWeek: 'monday' } },
+        sunday: { $dateTrunc: { date: '$at', unit: 'week' } },
+        sixHours: { $dateTrunc: { date: '$at', unit: 'hour', binSize: 6 } },
+        quarter: { $dateTrunc: { date: '$at', unit: 'month', binSize: 3 } },
+        feb: { $dateAdd: { startDate: new Date('2024-01-31T12:00:00Z'), unit: 'month', amount: 1 } },
+      }),
+    ).toEqual({
+      monday: new Date('2026-11-23T00:00:00Z'),
+      sunday: new Date('2026-11-22T00:00:00Z'),
+      sixHours: new Date('2026-11-26T12:00:00Z'),
+      quarter: new Date('2026-10-01T00:00:00Z'),
+      feb: new Date('2024-02-29T12:00:00Z'),
+    });
+  });
+
+  it('missing values: omitted fields, $size errors, $arrayElemAt out of range, $ifNull, $group _id', async () => {
+    expect(
+      await one({
+        m: '$missing',
+        out: { $arrayElemAt: ['$arr', 5] },
+        last: { $arrayElemAt: ['$arr', -1] },
+        ifNull: { $ifNull: ['$missing', '$alsoMissing'] },
+        dflt: { $ifNull: ['$missing', null, 'd'] },
+        size: { $size: '$arr' },
+        inArray: ['$missing'],
+      }),
+    ).toEqual({ last: 2, dflt: 'd', size: 2, inArray: [null] });
+    const err = await serverError(one({ n: { $size: '$missing' } }));
+    expect(err.code).toBe(17124);
+    await coll().insertMany([{ k: 'a', n: 'x' }, { k: 'a' }, { k: 'b', n: 2 }]);
+    const groups = await coll()
+      .aggregate([{ $group: { _id: '$nope', n: { $sum: '$n' }, avg: { $avg: '$nope' }, c: { $sum: 1 } } }])
+      .toArray();
+    expect(groups).toEqual([{ _id: null, n: 2, avg: null, c: 4 }]);
+    expect(
+      await coll()
+        .aggregate([{ $match: { k: 'zz' } }, { $group: { _id: null, c: { $sum: 1 } } }])
+        .toArray(),
+    ).toEqual([]);
+    const unwound = await coll()
+      .aggregate([
+        { $match: { _id: { $ne: 1 } } },
+        { $sort: { k: 1, n: 1 } },
+        { $unwind: { path: '$arr', preserveNullAndEmptyArrays: true, includeArrayIndex: 'i' } },
+        { $project: { _id: 0, k: 1, i: 1 } },
+      ])
+      .toArray();
+    expect(unwound).toEqual([
+      { k: 'a', i: null },
+      { k: 'a', i: null },
+      { k: 'b', i: null },
+    ]);
+  });
+});
+
 describe('indexes', () => {
   it('creates, lists and drops indexes with their options', async () => {
     const c = coll();
