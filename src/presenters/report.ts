@@ -181,6 +181,7 @@ export async function forecastMessage(r: PipelineReport): Promise<RichMessage> {
 }
 
 interface StalledLike {
+  id?: string;
   code: string;
   name: string;
   amount: number | null;
@@ -190,9 +191,15 @@ interface StalledLike {
   stageEnteredAt: Date;
 }
 
-function stalledItem(locale: Locale, stages: PipelineReport['stages'], now: Date, d: StalledLike): RichText {
+function stalledItem(
+  locale: Locale,
+  stages: PipelineReport['stages'],
+  now: Date,
+  d: StalledLike,
+  link?: string,
+): RichText {
   return [
-    { code: d.code },
+    link ? { link, text: d.code } : { code: d.code },
     t(locale, k('stalledLine'), {
       name: d.name,
       stage: stageLabel(stages, d.stage, locale),
@@ -235,7 +242,11 @@ function signedMoney(r: PipelineReport, v: number): string {
  * it) adds the change of pipeline and weighted value since then, which the
  * StageChange log cannot reconstruct (amounts have no history).
  */
-export async function digestMessage(r: PipelineReport, previous?: PipelineReport): Promise<RichMessage> {
+export async function digestMessage(
+  r: PipelineReport,
+  previous?: PipelineReport,
+  opts: { links?: ReadonlyMap<string, string> } = {},
+): Promise<RichMessage> {
   const { locale } = r;
   const image = await funnelChart({ locale, currency: r.currency, stages: funnelStages(r) });
   const blocks: RichBlock[] = [
@@ -338,7 +349,9 @@ export async function digestMessage(r: PipelineReport, previous?: PipelineReport
   if (r.kpis.stalledDeals.length)
     blocks.push({
       type: 'list',
-      items: r.kpis.stalledDeals.map((d) => stalledItem(locale, r.stages, r.generatedAt, d)),
+      items: r.kpis.stalledDeals.map((d) =>
+        stalledItem(locale, r.stages, r.generatedAt, d, opts.links?.get(d.id)),
+      ),
     });
   else blocks.push({ type: 'context', text: [t(locale, k('noStalled'))] });
 

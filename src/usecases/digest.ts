@@ -29,7 +29,12 @@ export interface DigestPeriod {
 }
 
 /** Builds the digest's parent message; the analytics presenter plugs in here. */
-export type DigestBuilder = (ctx: Ctx, period: DigestPeriod) => Promise<RichMessage>;
+export interface DigestTools {
+  /** A link to the deal's stall-alert thread, when it has one and the platform links messages. */
+  alertThreadLink(dealId: string): Promise<string | undefined>;
+}
+
+export type DigestBuilder = (ctx: Ctx, period: DigestPeriod, tools?: DigestTools) => Promise<RichMessage>;
 
 /** Tolerance for instances whose clocks run slightly behind the one that scheduled the run. */
 const EARLY_GRACE_MS = 60_000;
@@ -63,12 +68,18 @@ export function nextDigestAt(schedule: string, timeZone: string, now: Date): Dat
  * (the time between two scheduled reviews), presented with the funnel image, KPIs against the
  * previous period, bottlenecks, top stalled deals and the per-rep table.
  */
-export const reportDigest: DigestBuilder = async (ctx, period) => {
+export const reportDigest: DigestBuilder = async (ctx, period, tools) => {
   const days = Math.max(1, Math.round((period.at.getTime() - period.previous.getTime()) / 86_400_000));
   // The period's length comes from the schedule; stalled deals and open values are as of now.
   const report = await pipelineReport(ctx, { period: `${days}d` });
   if (!report.ok) throw new Error(`digest report failed: ${JSON.stringify(report.error)}`);
-  return digestMessage(report.value);
+  const links = new Map<string, string>();
+  if (tools)
+    for (const d of report.value.kpis.stalledDeals) {
+      const url = await tools.alertThreadLink(d.id).catch(() => undefined);
+      if (url) links.set(d.id, url);
+    }
+  return digestMessage(report.value, undefined, { links });
 };
 
 /** A digest from the store alone: KPIs, the top stalled deals by value and a per-rep table. */
@@ -142,7 +153,13 @@ export async function postDigest(
   }
   let ref: MessageRef;
   try {
-    const message = await (opts.build ?? reportDigest)(ctx, period);
+    const tools: DigestTools = {
+      alertThreadLink: async (dealId) => {
+        const ref = await env.deps.store.latestThread(workspace.id, dealId, 'alert');
+        return ref && notifier.permalink ? notifier.permalink(workspace, ref) : undefined;
+      },
+    };
+    const message = await (opts.build ?? reportDigest)(ctx, period, tools);
     ref = await notifier.post(workspace, { channel }, message);
   } catch (err) {
     // Release the claim so the retry (Agenda backoff) or the next instance can send it.

@@ -21,6 +21,8 @@ export interface Notifier {
   reply(workspace: WorkspaceRecord, root: MessageRef, message: RichMessage): Promise<MessageRef>;
   /** Replaces the content of a posted message. */
   update(workspace: WorkspaceRecord, ref: MessageRef, message: RichMessage): Promise<void>;
+  /** A link that opens a posted message (and its thread), where the platform has one. */
+  permalink?(workspace: WorkspaceRecord, ref: MessageRef): Promise<string | undefined>;
 }
 
 /** Picks the notifier of a workspace's platform. */

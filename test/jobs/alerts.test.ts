@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/app.js';
 import { jobsModels } from '../../src/store/jobs-models.js';
 import { resolveAlerts, scanWorkspace } from '../../src/usecases/alerts.js';
+import { postDigest } from '../../src/usecases/digest.js';
 import {
   advanceDeal,
   createDeal,
@@ -247,5 +248,31 @@ describe('stall alerts', () => {
     expect(await jobsModels(core.conn).Alert.countDocuments({ workspaceId: (await t.workspace()).id })).toBe(
       30,
     );
+  });
+});
+
+describe('review digest', () => {
+  it('links each top stalled deal to its alert thread where the platform has message links', async () => {
+    const linking = Object.assign(new RecordingNotifier('l'), {
+      permalink: async (_ws: unknown, ref: { channel: string; id: string }) =>
+        `https://chat.example/${ref.channel}/${ref.id}`,
+    });
+    core.notifiers.register('slack', linking);
+    try {
+      await newDeal('U-ANN', 'Linked', '30k');
+      clock.advance(8 * DAY);
+      await scan();
+      const alert = linking.posts()[0]!;
+      const r = await postDigest(core, await t.workspace(), { onDemand: true });
+      expect(r.posted).toBe(true);
+      const digest = linking.posts().find((p) => p.message.summary.startsWith('Pipeline review'))!;
+      const segments = digest.message.blocks.flatMap((b) => (b.type === 'list' ? b.items.flat() : []));
+      expect(segments).toContainEqual({
+        link: `https://chat.example/C-ALERTS/${alert.ref!.id}`,
+        text: 'D-1',
+      });
+    } finally {
+      core.notifiers.register('slack', notifier);
+    }
   });
 });

@@ -38,6 +38,12 @@ export class SlackNotifier implements Notifier {
     await this.updateWith(client, ref.channel, ref.id, message, workspace.settings.locale);
   }
 
+  async permalink(workspace: WorkspaceRecord, ref: MessageRef): Promise<string | undefined> {
+    const client = await this.clientFor(workspace);
+    const res = await client.chat.getPermalink({ channel: ref.channel, message_ts: ref.id });
+    return res.permalink;
+  }
+
   /** Replaces a posted message; new charts follow in its thread. */
   async updateWith(
     client: WebClient,
