@@ -10,6 +10,8 @@
  * - wire.ts         message framing, OP_QUERY/OP_REPLY handshake, OP_MSG, raw reply writer
  * - server.ts       TCP connections, per-connection ordered execution
  * - commands.ts     command dispatcher (CRUD, findAndModify, aggregate, indexes, catalogue)
+ * - expressions.ts  mingo operator context: mongod semantics for comparisons, conversions, time zones,
+ *                   date arithmetic, missing values, $lookup (localField + pipeline) and $sort
  * - update.ts       update semantics mingo lacks (upsert seed, $setOnInsert, _id, typed $inc/$mul)
  * - collection.ts   per-collection storage (raw BSON in append-only slabs, slot numbers) and hashed indexes
  *                   (unique, sparse, partial, TTL); slab compaction between commands
