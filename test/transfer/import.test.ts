@@ -273,7 +273,7 @@ describe('chat flow', () => {
     const help = await runCommand(rep, '/deal import');
     expect(help).toMatchObject({ kind: 'message', visibility: 'ephemeral' });
     expect(help.kind === 'message' && help.message.summary).toMatch(
-      /^导入商机：在与我的私聊中发送 \.xlsx 或 \.csv 文件/,
+      /^经理可以从 \.xlsx 或 \.csv 文件导入商机.*在飞书中直接把文件发到与机器人的私聊/,
     );
   });
 });
