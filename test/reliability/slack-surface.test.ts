@@ -96,7 +96,7 @@ describe('two users advance the same deal at once (advance modal, view_submissio
         'nextStep.due': input.date(null),
       }),
       h.sim.viewSubmission(admin, viewB, {
-        stage: input.select('needs'),
+        stage: input.select('qualification'),
         company: input.text('Race Corp'),
         'nextStep.text': input.text('Send the questionnaire'),
         'nextStep.due': input.date(null),
@@ -116,7 +116,7 @@ describe('two users advance the same deal at once (advance modal, view_submissio
     expect(visibleText(posts[0]!.args)).toMatch(/moved/);
 
     const stored = await dealByName('Race deal');
-    expect(['qualification', 'needs']).toContain(stored.stage);
+    expect(stored.stage).toBe('qualification');
     expect(stored.version).toBe(deal.version + 1);
     const ctx = await enterWorkspace(h.core.deps, {
       platform: 'slack',
@@ -129,8 +129,10 @@ describe('two users advance the same deal at once (advance modal, view_submissio
     const changes = history.value.changes.filter((c) => c.from !== null);
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatchObject({ from: 'lead', to: stored.stage });
-    // The winner's confirmation names the stage that was stored.
-    expect(visibleText(posts[0]!.args)).toContain(stored.stage === 'needs' ? 'Needs' : 'Qualification');
+    // The winner's next step is the one stored, and the confirmation shows it.
+    const winnerStep = stored.nextStep?.text;
+    expect(['Call the CFO', 'Send the questionnaire']).toContain(winnerStep);
+    expect(visibleText(posts[0]!.args)).toContain(winnerStep);
   });
 });
 
