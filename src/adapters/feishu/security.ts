@@ -15,9 +15,15 @@ import type { IncomingHttpHeaders } from 'node:http';
 export interface SecurityOptions {
   verificationToken?: string | undefined;
   encryptKey?: string | undefined;
+  /** The clock for the timestamp window (tests). */
+  now?: () => number;
 }
 
-export type Rejection = 'bad_json' | 'bad_signature' | 'bad_token' | 'decrypt_failed' | 'not_encrypted';
+/** Signed requests older (or newer) than this are refused, as Slack does: a captured request cannot be replayed later. */
+export const MAX_REQUEST_AGE_MS = 5 * 60_000;
+
+export type Rejection =
+  'bad_json' | 'bad_signature' | 'stale' | 'bad_token' | 'decrypt_failed' | 'not_encrypted';
 
 export type Opened =
   { ok: true; payload: Record<string, unknown>; challenge?: string } | { ok: false; reason: Rejection };
@@ -86,6 +92,8 @@ export function openRequest(rawBody: string, headers: IncomingHttpHeaders, opts:
       const sig = header(headers, 'x-lark-signature');
       if (!ts || !nonce || !sig || !safeEqual(sig, signBody(ts, nonce, opts.encryptKey, rawBody)))
         return { ok: false, reason: 'bad_signature' };
+      const age = (opts.now ?? Date.now)() - Number(ts) * 1000;
+      if (!Number.isFinite(age) || Math.abs(age) > MAX_REQUEST_AGE_MS) return { ok: false, reason: 'stale' };
     }
   } else if (encrypted) {
     return { ok: false, reason: 'decrypt_failed' };

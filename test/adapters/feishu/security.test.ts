@@ -9,10 +9,10 @@ import {
 } from '../../../src/adapters/feishu/security.js';
 import { cardAction, ENCRYPT_KEY, messageEvent, VERIFICATION_TOKEN } from './fake-feishu.js';
 
-const opts = { verificationToken: VERIFICATION_TOKEN, encryptKey: ENCRYPT_KEY };
+const NOW = 1_700_000_000_000;
+const opts = { verificationToken: VERIFICATION_TOKEN, encryptKey: ENCRYPT_KEY, now: () => NOW };
 
-function signed(body: string, key = ENCRYPT_KEY) {
-  const ts = '1700000000';
+function signed(body: string, key = ENCRYPT_KEY, ts = String(NOW / 1000)) {
   const nonce = randomUUID();
   return {
     'x-lark-request-timestamp': ts,
@@ -48,6 +48,26 @@ describe('feishu request security', () => {
     expect(openRequest(plainBody, signed(plainBody), opts)).toEqual({ ok: false, reason: 'not_encrypted' });
     const garbage = JSON.stringify({ encrypt: 'bm90IGEgcmVhbCBwYXlsb2FkIGF0IGFsbCEhISEhISEh' });
     expect(openRequest(garbage, signed(garbage), opts)).toEqual({ ok: false, reason: 'decrypt_failed' });
+  });
+
+  it('refuses a correctly signed request more than 5 minutes old or ahead (a replay captured earlier)', () => {
+    const body = JSON.stringify({
+      encrypt: encryptPayload(JSON.stringify(messageEvent({ text: 'x' })), ENCRYPT_KEY),
+    });
+    const at = (secondsFromNow: number) => String(NOW / 1000 + secondsFromNow);
+    expect(openRequest(body, signed(body, ENCRYPT_KEY, at(-299)), opts)).toMatchObject({ ok: true });
+    expect(openRequest(body, signed(body, ENCRYPT_KEY, at(-301)), opts)).toEqual({
+      ok: false,
+      reason: 'stale',
+    });
+    expect(openRequest(body, signed(body, ENCRYPT_KEY, at(301)), opts)).toEqual({
+      ok: false,
+      reason: 'stale',
+    });
+    expect(openRequest(body, signed(body, ENCRYPT_KEY, 'yesterday'), opts)).toEqual({
+      ok: false,
+      reason: 'stale',
+    });
   });
 
   it('checks the verification token of events, and of card callbacks on header.token (not the card-update token)', () => {
