@@ -11,7 +11,8 @@ import { validateIndexSpec, type IndexSpec } from './collection.js';
 import type { CursorManager } from './cursors.js';
 import { ServerError, toServerError, unsupported } from './errors.js';
 import { validateName, type Store } from './store.js';
-import { fieldNames, filterFields, groupFields, partialView, simpleGroup, simplePredicate } from './scan.js';
+import { runFast, pipelineFields, type Fallback } from './fastpipe.js';
+import { fieldNames, filterFields, partialView, simplePredicate } from './scan.js';
 import { applyUpdate, buildUpsert, updateKind, type UpdateSpec } from './update.js';
 import {
   compareValues,
@@ -697,35 +698,30 @@ function aggregateCmd(ctx: CommandContext, cmd: Doc, db: string): Buffer {
     );
   const pipeline = rewritePipeline(cmd.pipeline.map((s) => toView(s) as Doc));
   const coll = ctx.store.collection(db, name);
-  // A leading $match runs through the index-aware matcher; when a $group comes
-  // next, only the fields both read are decoded.
+  // A leading $match runs through the index-aware matcher; only the fields the
+  // following stages read are decoded when they can be known.
   const leading = pipeline[0] && '$match' in pipeline[0] ? pipeline[0].$match : undefined;
-  let rest = leading === undefined ? pipeline : pipeline.slice(1);
-  const next = rest[0];
-  const fields = next && '$group' in next ? groupFields(next.$group) : undefined;
-  let input: Doc[] = [];
+  const rest = leading === undefined ? pipeline : pipeline.slice(1);
+  const fields = rest.length ? pipelineFields(rest) : undefined;
+  const input: Doc[] = [];
   scan(coll, leading ?? {}, fields, Infinity, (_rec, view) => input.push(view));
-  const grouped = next && '$group' in next ? simpleGroup(next.$group, input) : undefined;
-  if (grouped) {
-    input = grouped;
-    rest = rest.slice(1);
-  }
-  let out: Doc[];
-  try {
-    out =
-      rest.length === 0
-        ? input
-        : (new Aggregator(rest, {
-            collectionResolver: (other: string) => {
-              const c = ctx.store.collection(db, other);
-              return c ? [...c.slots()].map((r) => c.view(r)) : [];
-            },
-            variables: isPlainObject(cmd.let) ? (toView(cmd.let) as Doc) : undefined,
-          }).run(input) as Doc[]);
-  } catch (err) {
-    if (err instanceof ServerError) throw err;
-    throw new ServerError('BadValue', `embedded store aggregation failed: ${(err as Error).message}`);
-  }
+  const mingo: Fallback = (stages, docs) => {
+    if (stages.length === 0) return docs;
+    try {
+      return new Aggregator(stages, {
+        collectionResolver: (other: string) => {
+          const c = ctx.store.collection(db, other);
+          return c ? [...c.slots()].map((r) => c.view(r)) : [];
+        },
+        variables: isPlainObject(cmd.let) ? (toView(cmd.let) as Doc) : undefined,
+      }).run(docs) as Doc[];
+    } catch (err) {
+      if (err instanceof ServerError) throw err;
+      throw new ServerError('BadValue', `embedded store aggregation failed: ${(err as Error).message}`);
+    }
+  };
+  // Stages the fast path handles run without mingo; the first it does not, and all after it, through mingo.
+  const out = isPlainObject(cmd.let) ? mingo(rest, input) : runFast(rest, input, mingo);
   const docs = out.map((d) => serializeDoc(d, true));
   const batchSize = num((cmd.cursor as Doc).batchSize, DEFAULT_BATCH);
   const { batch, id } = ctx.cursors.first(`${db}.${name}`, docs, batchSize === 0 ? 0 : batchSize, false);

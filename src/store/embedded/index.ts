@@ -16,6 +16,8 @@
  * - collection.ts   per-collection storage (raw BSON in append-only slabs, slot numbers) and hashed indexes
  *                   (unique, sparse, partial, TTL); slab compaction between commands
  * - scan.ts         partial top-level decoding, simple filter predicates and $group without mingo
+ * - fastpipe.ts     aggregation stages without mingo: compiled expressions, $group/$project/$facet…,
+ *                   falling back to mingo for anything outside the subset
  * - cursors.ts      cursor batches (count and 16 MB), getMore, idle timeout
  * - store.ts        catalogue and the single mutation path (memory + journal), replay, TTL sweep
  * - persistence.ts  lock file, fsynced append-only journal, snapshot compaction, torn-tail recovery
