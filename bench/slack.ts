@@ -1,29 +1,77 @@
 /**
- * Slack latency bench, through Bolt's real HTTPReceiver with correctly signed requests:
- *  - ack latency of `/deal` under 50 concurrent requests (time to the HTTP answer), next
- *    to a bare Bolt App in the same process whose `/deal` listener only acks; bursts of
- *    the two apps are interleaved so both see the same machine;
- *  - end-to-end `/deal advance`: from sending the signed view_submission of the advance
- *    modal until the confirmation reaches the fake Slack API (chat.postMessage recorded).
- * Database: the in-memory embedded store; Slack: the fake from test/adapters/slack.
+ * Slack latency bench, through Bolt's real HTTPReceiver with correctly signed requests.
+ * Processes (so the load generator does not share an event loop with what it measures):
+ *  - this process: the load generator only (pre-signed bodies, keep-alive HTTP agent);
+ *  - child `dealpulse`: the embedded store + a DealPulse core + the Slack adapter;
+ *  - child `bare`: a bare Bolt App whose `/deal` listener only acks;
+ *  - child `fake`: the fake Slack Web API / response_url endpoint (test/adapters/slack).
+ * All started by bench/slack-bot-process.ts. Measured:
+ *  - ack latency of `/deal` under 50 concurrent requests (send → full HTTP answer), next to the
+ *    bare app; bursts of the two apps are interleaved so both see the same machine;
+ *  - end-to-end `/deal advance`: from sending the signed view_submission of the advance modal until
+ *    the fake Slack API has recorded the confirmation (chat.postMessage) and told this process.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { App } from '@slack/bolt';
-import { startSlack } from '../src/adapters/slack/index.js';
-import { createCore } from '../src/app.js';
-import { configSchema } from '../src/config.js';
-import { silentLogger } from '../src/logger.js';
-import { chooseDatabase } from '../src/store/connection.js';
-import { enterWorkspace } from '../src/usecases/context.js';
-import { createDeal } from '../src/usecases/deals.js';
-import { FakeSlack, SlackClientSim, input, type Json } from '../test/adapters/slack/fake-slack.js';
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { createInterface } from 'node:readline';
 import { median, ms, percentile, type BenchModule, type BenchRow } from './lib.js';
 
-const SECRET = 'bench-signing-secret';
+const SECRET = 'bench-signing-secret'; // = BENCH_SECRET in slack-bot-process.ts
 const CONCURRENCY = 50;
 const BURSTS = 10;
+const WARMUP_BURSTS = 3;
 const ADVANCES = 100;
+
+type Json = Record<string, unknown>;
+
+/** One child of slack-bot-process.ts: its READY info and a tiny request/answer channel over IPC. */
+class Child {
+  private next = 0;
+  private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly info: Json & { port: number },
+  ) {
+    proc.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(new Error(m.error));
+    });
+  }
+
+  static async start(args: string[]): Promise<Child> {
+    const proc = fork(new URL('./slack-bot-process.ts', import.meta.url), args, {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
+    const info = await new Promise<Json & { port: number }>((resolve, reject) => {
+      const lines = createInterface({ input: proc.stdout! });
+      lines.on('line', (line) => {
+        if (line.startsWith('READY ')) resolve(JSON.parse(line.slice(6)) as Json & { port: number });
+      });
+      proc.once('exit', (code) => reject(new Error(`slack-bot-process ${args[0]} exited (${code})`)));
+    });
+    return new Child(proc, info);
+  }
+
+  call<T>(op: string, args: Json = {}): Promise<T> {
+    const id = (this.next += 1);
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.proc.send({ id, op, args });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
+    this.proc.kill('SIGTERM');
+    await exited;
+  }
+}
 
 /** The `/deal` commands of a burst: a realistic mix of writes and reads. */
 function burstLine(i: number, burst: number): string {
@@ -40,104 +88,156 @@ function burstLine(i: number, burst: number): string {
   }
 }
 
-async function burst(sim: SlackClientSim, n: number, burstNo: number, user: string): Promise<number[]> {
-  return Promise.all(
-    Array.from({ length: n }, async (_, i) => {
-      const start = process.hrtime.bigint();
-      const res = await sim.command('/deal', burstLine(i, burstNo), { user: `${user}${i % 5}` });
-      const took = ms(start);
-      if (res.status !== 200) throw new Error(`/deal answered ${res.status}: ${res.text}`);
-      return took;
-    }),
+interface Signed {
+  body: Buffer;
+  headers: Record<string, string | number>;
+}
+
+function signed(body: string, contentType: string): Signed {
+  const ts = Math.floor(Date.now() / 1000);
+  const sig = `v0=${createHmac('sha256', SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
+  const buf = Buffer.from(body);
+  return {
+    body: buf,
+    headers: {
+      'content-type': contentType,
+      'content-length': buf.length,
+      'x-slack-request-timestamp': ts,
+      'x-slack-signature': sig,
+    },
+  };
+}
+
+let seq = 0;
+const uid = (prefix: string) => `${prefix}${(seq += 1)}${randomBytes(3).toString('hex')}`;
+
+function commandBody(fake: Json, text: string, user: string): Signed {
+  const body = new URLSearchParams({
+    token: 'legacy',
+    team_id: String(fake.teamId),
+    team_domain: 'fake',
+    channel_id: 'C1',
+    channel_name: 'sales',
+    user_id: user,
+    user_name: user.toLowerCase(),
+    command: '/deal',
+    text,
+    api_app_id: 'A1',
+    is_enterprise_install: 'false',
+    response_url: `${String(fake.url)}/response/${randomBytes(4).toString('hex')}`,
+    trigger_id: uid('trig'),
+  }).toString();
+  return signed(body, 'application/x-www-form-urlencoded');
+}
+
+function viewSubmissionBody(fake: Json, user: string, view: Json, state: Record<string, Json>): Signed {
+  const values: Record<string, Json> = {};
+  for (const [block, v] of Object.entries(state)) values[block] = { v };
+  const team = String(fake.teamId);
+  const payload = {
+    type: 'view_submission',
+    team: { id: team, domain: 'fake' },
+    user: { id: user, username: user.toLowerCase(), team_id: team },
+    api_app_id: 'A1',
+    token: 'legacy',
+    trigger_id: uid('trig'),
+    view: {
+      id: uid('V'),
+      team_id: team,
+      type: 'modal',
+      hash: 'h1',
+      state: { values },
+      app_id: 'A1',
+      bot_id: 'BBOT',
+      ...view,
+    },
+    response_urls: [],
+  };
+  return signed(
+    `payload=${encodeURIComponent(JSON.stringify(payload))}`,
+    'application/x-www-form-urlencoded',
   );
 }
 
-async function run(): Promise<BenchRow[]> {
-  const db = await chooseDatabase({ logger: silentLogger, preferEmbedded: true });
-  const fake = await new FakeSlack().start();
-  const core = await createCore({
-    config: configSchema.parse({ DEFAULT_LOCALE: 'en' }),
-    logger: silentLogger,
-    uri: db.uri,
-    dbName: 'bench_slack',
+/** Keep-alive connections, as many as requests in flight: no TCP handshakes inside the timing. */
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, keepAliveMsecs: 1000 });
+
+/** POSTs a pre-signed body; resolves with the status, the answer and the time from send to its last byte. */
+function send(port: number, s: Signed): Promise<{ status: number; text: string; took: number }> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const req = request(
+      { host: '127.0.0.1', port, path: '/slack/events', method: 'POST', headers: s.headers, agent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const took = ms(start);
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), took });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(s.body);
   });
-  const slack = await startSlack(
-    core,
-    {
-      PORT: 0,
-      SLACK_BOT_TOKEN: 'xoxb-test',
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: fake.apiUrl,
-      SLACK_APP_TOKEN: undefined,
-      SLACK_CLIENT_ID: undefined,
-      SLACK_CLIENT_SECRET: undefined,
-      SLACK_STATE_SECRET: undefined,
-    },
-    silentLogger,
-    { port: 0, retries: 0 },
+}
+
+async function burst(port: number, fake: Json, burstNo: number, user: string): Promise<number[]> {
+  // Bodies are built and signed before the clock starts.
+  const bodies = Array.from({ length: CONCURRENCY }, (_, i) =>
+    commandBody(fake, burstLine(i, burstNo), `${user}${i % 5}`),
   );
-  // The bare app: same receiver, same fake API, a /deal listener that only acks.
-  const bare = new App({
-    signingSecret: SECRET,
-    token: 'xoxb-test',
-    clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } },
-    logger: {
-      debug: () => {},
-      info: () => {},
-      warn: () => {},
-      error: () => {},
-      setLevel: () => {},
-      getLevel: () => 'error' as never,
-      setName: () => {},
-    },
-  });
-  bare.command('/deal', async ({ ack }) => {
-    await ack();
-  });
-  const bareServer = (await bare.start(0)) as Server;
-  const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}`;
-  const dpSim = new SlackClientSim(`http://127.0.0.1:${slack.port}`, SECRET, fake);
-  const bareSim = new SlackClientSim(bareUrl, SECRET, fake);
+  const results = await Promise.all(bodies.map((b) => send(port, b)));
+  for (const r of results) if (r.status !== 200) throw new Error(`/deal answered ${r.status}: ${r.text}`);
+  return results.map((r) => r.took);
+}
 
+async function run(): Promise<BenchRow[]> {
+  const children: Child[] = [];
   try {
-    // Workspace with 20 deals to show, admin first.
-    const admin = await enterWorkspace(core.deps, {
-      platform: 'slack',
-      externalWorkspaceId: fake.teamId,
-      userId: 'UADMIN',
-    });
+    const fakeChild = await Child.start(['fake']);
+    children.push(fakeChild);
+    const fake = fakeChild.info;
+    const apiUrl = String(fake.apiUrl);
+    const [dpChild, bareChild] = await Promise.all([
+      Child.start(['dealpulse', apiUrl, String(fake.teamId)]),
+      Child.start(['bare', apiUrl]),
+    ]);
+    children.push(dpChild, bareChild);
+    const dpPort = dpChild.info.port;
+    const barePort = bareChild.info.port;
+
+    // Workspace with 20 deals to show (created by the admin inside the bot's process).
     for (let i = 0; i < 20; i += 1)
-      await createDeal(admin, { name: `Seed ${i}`, amount: `${i + 1}k`, company: `Seed Co ${i}` });
+      await dpChild.call('createDeal', { name: `Seed ${i}`, amount: `${i + 1}k`, company: `Seed Co ${i}` });
 
-    let posts = fake.callsTo('chat.postMessage').length;
-    let replies = fake.responses.length;
-    // Warm-up (JIT, connection pools, locale cache) — not measured.
-    await burst(dpSim, CONCURRENCY, -1, 'UW');
-    await burst(bareSim, CONCURRENCY, -1, 'UW');
-
-    const dp: number[] = [];
-    const base: number[] = [];
+    let { posts, replies } = await fakeChild.call<{ posts: number; replies: number }>('counts');
     // What the fake has received once the background work of every /deal burst so far is done:
     // 2 of 5 commands post a confirmation, 3 of 5 answer through response_url.
     const settle = async (b: number) => {
       posts += CONCURRENCY * (2 / 5);
       replies += CONCURRENCY * (3 / 5);
-      await fake.waitFor(
-        () => fake.callsTo('chat.postMessage').length >= posts && fake.responses.length >= replies,
-        `background work of burst ${b}`,
-        60_000,
-      );
+      await fakeChild.call('settle', { posts, replies, what: `background work of burst ${b}` });
     };
-    await settle(-1);
+    // Warm-up of both servers and the keep-alive connections (JIT, pools, caches) — not measured.
+    for (let w = 0; w < WARMUP_BURSTS; w += 1) {
+      await burst(dpPort, fake, -1 - w, 'UW');
+      await settle(-1 - w);
+      await burst(barePort, fake, -1 - w, 'UW');
+    }
+
+    const dp: number[] = [];
+    const base: number[] = [];
     for (let b = 0; b < BURSTS; b += 1) {
-      // Interleaved, alternating which app goes first; each burst starts on a quiet process.
+      // Interleaved, alternating which app goes first; each burst starts on a quiet machine.
       if (b % 2 === 0) {
-        dp.push(...(await burst(dpSim, CONCURRENCY, b, 'UB')));
+        dp.push(...(await burst(dpPort, fake, b, 'UB')));
         await settle(b);
-        base.push(...(await burst(bareSim, CONCURRENCY, b, 'UB')));
+        base.push(...(await burst(barePort, fake, b, 'UB')));
       } else {
-        base.push(...(await burst(bareSim, CONCURRENCY, b, 'UB')));
-        dp.push(...(await burst(dpSim, CONCURRENCY, b, 'UB')));
+        base.push(...(await burst(barePort, fake, b, 'UB')));
+        dp.push(...(await burst(dpPort, fake, b, 'UB')));
         await settle(b);
       }
     }
@@ -146,43 +246,45 @@ async function run(): Promise<BenchRow[]> {
     const ratio = dpP99 / baseP99;
 
     // End-to-end advance: open the modal (not measured), then time submit → confirmation posted.
-    const rep = { user: 'UADMIN' };
     const e2e: number[] = [];
     const acks: number[] = [];
+    let opened = await countCalls(fakeChild, 'views.open');
+    let posted = await countCalls(fakeChild, 'chat.postMessage');
     for (let i = 0; i < ADVANCES; i += 1) {
-      const deal = await createDeal(admin, {
+      const code = await dpChild.call<string>('createDeal', {
         name: `Advance ${i}`,
         amount: '25k',
         company: `Adv Co ${i}`,
       });
-      if (!deal.ok) throw new Error(`seed deal: ${JSON.stringify(deal.error)}`);
-      const opened = fake.callsTo('views.open').length + 1;
-      await dpSim.command('/deal', `advance ${deal.value.deal.code}`, rep);
-      const view = (await fake.nextCall('views.open', opened)).args.view as Json;
+      opened += 1;
+      const cmd = await send(dpPort, commandBody(fake, `advance ${code}`, 'UADMIN'));
+      if (cmd.status !== 200) throw new Error(`/deal advance answered ${cmd.status}: ${cmd.text}`);
+      const view = (await fakeChild.call<Json>('nthCall', { method: 'views.open', n: opened })).view as Json;
       if (view.callback_id !== 'dp:form:deal_advance')
         throw new Error(`unexpected modal ${String(view.callback_id)}`);
-      const posted = fake.callsTo('chat.postMessage').length + 1;
-      const start = process.hrtime.bigint();
-      const res = await dpSim.viewSubmission(rep, view, {
-        stage: input.select('qualification'),
-        'nextStep.text': input.text('Call the CFO'),
-        'nextStep.due': input.date(null),
+      const submit = viewSubmissionBody(fake, 'UADMIN', view, {
+        stage: {
+          type: 'static_select',
+          selected_option: { value: 'qualification', text: { type: 'plain_text', text: 'qualification' } },
+        },
+        'nextStep.text': { type: 'plain_text_input', value: 'Call the CFO' },
+        'nextStep.due': { type: 'datepicker', selected_date: null },
       });
-      acks.push(ms(start));
+      posted += 1;
+      const start = process.hrtime.bigint();
+      const confirmation = fakeChild.call<Json>('nthCall', { method: 'chat.postMessage', n: posted });
+      const res = await send(dpPort, submit);
+      acks.push(res.took);
       if (res.status !== 200 || res.text !== '') throw new Error(`advance submit: ${res.status} ${res.text}`);
-      await fake.waitFor(() => fake.callsTo('chat.postMessage').length >= posted, 'advance confirmation');
+      const last = await confirmation;
       e2e.push(ms(start));
-      const last = fake.callsTo('chat.postMessage')[posted - 1]!;
-      if (!JSON.stringify(last.args).includes(`Advance ${i}`))
-        throw new Error('confirmation of another deal');
+      if (!JSON.stringify(last).includes(`Advance ${i}`)) throw new Error('confirmation of another deal');
     }
     const e2eP95 = percentile(e2e, 95);
-    const stored = await core.deps.store.listDeals(
-      admin.workspace.id,
-      { stage: 'qualification' },
-      { limit: 1000 },
-    );
-    const advanced = stored.deals.filter((d) => d.name.startsWith('Advance ')).length;
+    const advanced = await dpChild.call<number>('countInStage', {
+      stage: 'qualification',
+      prefix: 'Advance ',
+    });
 
     return [
       {
@@ -190,7 +292,7 @@ async function run(): Promise<BenchRow[]> {
         metric: `/deal ack p50, ${CONCURRENCY} concurrent`,
         value: median(dp),
         unit: 'ms',
-        note: `${dp.length} requests in ${BURSTS} bursts; mix new/list/show/help`,
+        note: `${dp.length} requests in ${BURSTS} bursts; mix new/list/show/help; bot in a child process`,
       },
       {
         group: 'slack',
@@ -205,6 +307,7 @@ async function run(): Promise<BenchRow[]> {
         metric: 'bare Bolt ack p50 (same run)',
         value: median(base),
         unit: 'ms',
+        note: 'bare app in its own child process',
       },
       {
         group: 'slack',
@@ -238,12 +341,13 @@ async function run(): Promise<BenchRow[]> {
       },
     ];
   } finally {
-    await bare.stop();
-    await slack.stop();
-    await fake.stop();
-    await core.stop();
-    await db.stop();
+    agent.destroy();
+    for (const c of children.reverse()) await c.stop();
   }
+}
+
+async function countCalls(fakeChild: Child, method: string): Promise<number> {
+  return fakeChild.call<number>('count', { method });
 }
 
 const mod: BenchModule = { name: 'slack', run };
