@@ -60,15 +60,25 @@ async function startFake(): Promise<{
   };
 }
 
+/** The database in a process of its own, as a real MongoDB server would be. */
+async function startDb(): Promise<{
+  ready: object;
+  ops: Record<string, Handler>;
+  stop: () => Promise<void>;
+}> {
+  const db = await chooseDatabase({ logger: silentLogger, preferEmbedded: true });
+  return { ready: { uri: db.uri }, ops: {}, stop: () => db.stop() };
+}
+
 async function startDealPulse(
   apiUrl: string,
   teamId: string,
+  dbUri: string,
 ): Promise<{ ready: object; ops: Record<string, Handler>; stop: () => Promise<void> }> {
-  const db = await chooseDatabase({ logger: silentLogger, preferEmbedded: true });
   const core = await createCore({
     config: configSchema.parse({ DEFAULT_LOCALE: 'en' }),
     logger: silentLogger,
-    uri: db.uri,
+    uri: dbUri,
     dbName: 'bench_slack',
   });
   const slack = await startSlack(
@@ -92,7 +102,7 @@ async function startDealPulse(
     userId: 'UADMIN',
   });
   return {
-    ready: { port: slack.port, db: db.kind },
+    ready: { port: slack.port },
     ops: {
       createDeal: async (a) => {
         const deal = await createDeal(admin, {
@@ -116,7 +126,6 @@ async function startDealPulse(
     stop: async () => {
       await slack.stop();
       await core.stop();
-      await db.stop();
     },
   };
 }
@@ -149,15 +158,17 @@ async function startBare(
   };
 }
 
-const [mode, apiUrl = '', teamId = 'T1'] = process.argv.slice(2);
+const [mode, apiUrl = '', teamId = 'T1', dbUri = ''] = process.argv.slice(2);
 const started =
   mode === 'fake'
     ? await startFake()
-    : mode === 'dealpulse'
-      ? await startDealPulse(apiUrl, teamId)
-      : mode === 'bare'
-        ? await startBare(apiUrl)
-        : undefined;
+    : mode === 'db'
+      ? await startDb()
+      : mode === 'dealpulse'
+        ? await startDealPulse(apiUrl, teamId, dbUri)
+        : mode === 'bare'
+          ? await startBare(apiUrl)
+          : undefined;
 if (!started) throw new Error(`slack-bot-process: unknown mode ${String(mode)}`);
 
 process.on('message', (msg: { id: number; op: string; args?: Record<string, unknown> }) => {

@@ -200,8 +200,10 @@ async function run(): Promise<BenchRow[]> {
     children.push(fakeChild);
     const fake = fakeChild.info;
     const apiUrl = String(fake.apiUrl);
+    const dbChild = await Child.start(['db']);
+    children.push(dbChild);
     const [dpChild, bareChild] = await Promise.all([
-      Child.start(['dealpulse', apiUrl, String(fake.teamId)]),
+      Child.start(['dealpulse', apiUrl, String(fake.teamId), String(dbChild.info.uri)]),
       Child.start(['bare', apiUrl]),
     ]);
     children.push(dpChild, bareChild);
