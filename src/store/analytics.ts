@@ -16,14 +16,14 @@
  * Without a filter both run in parallel; with one, (2) waits for the ids from
  * (1) and matches `dealId: {$in: ids}` on the {workspaceId, dealId, at} index.
  * (A $lookup would avoid sending the ids, but stage_changes has no index
- * starting with dealId, and the embedded store's $lookup with a sub-pipeline
- * returns the whole foreign collection — see the report to the lead.)
+ * starting with dealId, so each deal would scan the log.)
  *
  * Only operators that MongoDB 5.2+ and mingo 7 both implement are used:
  * $match $sort $limit $group($push/$sum) $facet $project $replaceWith $unwind
- * $let $map $zip $slice $concatArrays $sortArray $indexOfArray $arrayElemAt
- * $max $min $size $cond $and $ifNull $gte $lt $gt $subtract $mod $divide. ($toString on an ObjectId fails on the
- * embedded store, so ids are converted in Node.)
+ * $let $filter $zip $slice $concatArrays $sortArray $indexOfArray $arrayElemAt
+ * $max $min $size $cond $and $ifNull $gte $lt $gt $subtract $mod $divide. On the
+ * embedded store these stages and operators (except the few per-row ones of the
+ * dwell median) run on its fast path without mingo (src/store/embedded/fastpipe.ts).
  */
 import { DateTime } from 'luxon';
 import type { PeriodName, PeriodWindows, PipelineStatsRows, StalledDealRow } from '../domain/metrics.js';
@@ -74,7 +74,7 @@ export async function loadPipelineStats(
   let changesOut: Doc[];
   if (filtered) {
     dealsOut = await models.Deal.aggregate<Doc>(dealsPipeline as never[]).allowDiskUse(true);
-    // ObjectIds come back and are turned into the strings `dealId` holds ($toString on an ObjectId fails on the embedded store).
+    // ObjectIds come back and are turned into the strings `dealId` holds.
     const ids = (((dealsOut[0]?.ids as Doc[] | undefined)?.[0]?.ids as unknown[] | undefined) ?? []).map(
       String,
     );
@@ -439,10 +439,8 @@ export function buildChangesPipeline(
   const match: Doc = { workspaceId, at: { $lt: w.current.to } };
   if (ids) match.dealId = { $in: ids };
 
-  /** How many of the deal's sorted change times are before `t` (array-level: sort + index). */
-  const before = (t: Date): Expr => ({
-    $indexOfArray: [{ $sortArray: { input: { $concatArrays: [[t], '$$a'] }, sortBy: 1 } }, t],
-  });
+  /** How many of the deal's (sorted) change times are before `t`. */
+  const before = (t: Date): Expr => ({ $size: { $filter: { input: '$$a', cond: { $lt: ['$$this', t] } } } });
   const lastBefore = (t: Date): Expr => ({ $arrayElemAt: [{ $slice: ['$$s', before(t)] }, -1] });
   const fields: Doc = { _id: 0, mAll: { $max: '$$r' } };
   bounds.forEach((b, k) => {

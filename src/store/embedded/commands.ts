@@ -12,7 +12,7 @@ import type { CursorManager } from './cursors.js';
 import { ServerError, toServerError, unsupported } from './errors.js';
 import { validateName, type Store } from './store.js';
 import { runFast, pipelineFields, type Fallback } from './fastpipe.js';
-import { fieldNames, filterFields, partialView, simplePredicate } from './scan.js';
+import { fieldNames, filterFields, partialView, quickPredicate, simplePredicate } from './scan.js';
 import { applyUpdate, buildUpsert, updateKind, type UpdateSpec } from './update.js';
 import {
   compareValues,
@@ -174,7 +174,8 @@ function scan(
   const { fv, q } = compileFilter(filter);
   if (!coll || stopAfter <= 0) return 0;
   const read = filterFields(fv);
-  const test = simplePredicate(fv) ?? ((d: Doc) => q.test(d));
+  const full = (d: Doc): boolean => q.test(d);
+  const test = simplePredicate(fv) ?? quickPredicate(fv, full) ?? full;
   let n = 0;
   if (read && read.size === 0 && !fields) {
     for (const rec of coll.candidates(fv)) {

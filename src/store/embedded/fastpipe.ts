@@ -13,7 +13,7 @@
  * mingo instead, on the same documents, so results never depend on the path.
  */
 import { exprCompare, Query } from './expressions.js';
-import { filterFields, groupFields, simpleGroup, simplePredicate } from './scan.js';
+import { filterFields, groupFields, quickPredicate, simpleGroup, simplePredicate } from './scan.js';
 import { compareValues, isPlainObject, keyOf, makeComparator, type Doc } from './values.js';
 
 /** Thrown at run time when a value is outside what the compiled code handles. */
@@ -205,6 +205,26 @@ const OPS: Record<string, OpCompiler> = {
       const computed = vals.map((f) => f(d, v));
       names.forEach((n, i) => (inner[n] = computed[i]));
       return body(d, inner);
+    };
+  },
+  $filter: (arg) => {
+    if (!isPlainObject(arg) || !('input' in arg) || !('cond' in arg)) return undefined;
+    if (Object.keys(arg).some((k) => k !== 'input' && k !== 'cond' && k !== 'as')) return undefined;
+    const as = arg.as ?? 'this';
+    if (typeof as !== 'string' || !SAFE_NAME.test(as) || !/^[a-z]/.test(as)) return undefined;
+    const input = compileExpr(arg.input);
+    const cond = compileExpr(arg.cond);
+    if (!input || !cond) return undefined;
+    return (d, v) => {
+      const xs = arrayArg(input(d, v));
+      if (xs === null) return null;
+      const inner: Vars = { ...v };
+      const out: unknown[] = [];
+      for (const e of xs) {
+        inner[as] = e;
+        if (truthy(cond(d, inner))) out.push(e);
+      }
+      return out;
     };
   },
   $max: (arg) => extremeOp(arg, 1),
@@ -494,20 +514,28 @@ export function fastGroup(spec: unknown): ((docs: Doc[]) => Doc[]) | undefined {
       ? Object.keys(spec._id).length
       : -1;
   return (docs) => {
-    const groups = new Map<string, { id: unknown; acc: unknown[] }>();
+    // Strings keyed by themselves, anything else by its canonical key (which never equals a plain string's).
+    const byString = new Map<string, { id: unknown; acc: unknown[] }>();
+    const byKey = new Map<string, { id: unknown; acc: unknown[] }>();
+    const order: { id: unknown; acc: unknown[] }[] = [];
     for (const d of docs) {
       let id = key(d, NO_VARS);
       if (id === undefined) id = null;
       if (Array.isArray(id)) bail();
       // A missing value in a compound key: leave its representation to mingo.
       if (idFields >= 0 && Object.keys(id as Doc).length !== idFields) bail();
-      const k = keyOf(id);
-      let g = groups.get(k);
-      if (!g) groups.set(k, (g = { id, acc: accs.map((a) => a.acc.init()) }));
+      const str = typeof id === 'string';
+      const k = str ? (id as string) : keyOf(id);
+      const map = str ? byString : byKey;
+      let g = map.get(k);
+      if (!g) {
+        map.set(k, (g = { id, acc: accs.map((a) => a.acc.init()) }));
+        order.push(g);
+      }
       for (let i = 0; i < accs.length; i++) g.acc[i] = accs[i]!.acc.step(g.acc[i], d);
     }
     const out: Doc[] = [];
-    for (const g of groups.values()) {
+    for (const g of order) {
       const doc: Doc = { _id: g.id };
       accs.forEach((a, i) => (doc[a.name] = a.acc.out(g.acc[i])));
       out.push(doc);
@@ -607,7 +635,9 @@ function fastStage(stage: Doc, fallback: Fallback): ((docs: Doc[]) => Doc[]) | u
       const p = simplePredicate(arg);
       if (p) return (docs) => docs.filter(p);
       const q = new Query(arg, {});
-      return (docs) => docs.filter((d) => q.test(d));
+      const full = (d: Doc): boolean => q.test(d);
+      const test = quickPredicate(arg, full) ?? full;
+      return (docs) => docs.filter(test);
     }
     case '$facet': {
       if (!isPlainObject(arg)) return undefined;

@@ -313,3 +313,124 @@ export function simpleGroup(spec: unknown, docs: Doc[]): Doc[] | undefined {
   }
   return out;
 }
+
+type Tri = (doc: Doc) => boolean | undefined;
+
+const RANGE_OPS: Record<string, (c: number) => boolean> = {
+  $lt: (c) => c < 0,
+  $lte: (c) => c <= 0,
+  $gt: (c) => c > 0,
+  $gte: (c) => c >= 0,
+};
+
+/** One field's condition: true/false when decided, undefined when the value needs the full matcher. */
+function fieldCondition(field: string, cond: unknown): Tri | undefined {
+  const valueOf = (doc: Doc): unknown =>
+    Object.prototype.hasOwnProperty.call(doc, field) ? doc[field] : undefined;
+  /** Arrays and wrapped or structured values (Long, Decimal128, objects…): left to the full matcher. */
+  const opaque = (x: unknown): boolean => typeof x === 'object' && x !== null && !(x instanceof Date);
+  if (cond === null) {
+    return (doc) => {
+      const x = valueOf(doc);
+      if (x === null || x === undefined) return true;
+      return opaque(x) ? undefined : false;
+    };
+  }
+  if (isSimple(cond)) {
+    return (doc) => {
+      const x = valueOf(doc);
+      return opaque(x) ? undefined : x === cond;
+    };
+  }
+  if (!isPlainObject(cond) || Object.keys(cond).length === 0) return undefined;
+  const tests: Tri[] = [];
+  for (const [op, arg] of Object.entries(cond)) {
+    if (op === '$in' && Array.isArray(arg) && arg.every(isSimple)) {
+      const set = new Set<unknown>(arg);
+      tests.push((doc) => {
+        const x = valueOf(doc);
+        return opaque(x) ? undefined : set.has(x);
+      });
+    } else if (op === '$eq' && isSimple(arg)) {
+      tests.push((doc) => {
+        const x = valueOf(doc);
+        return opaque(x) ? undefined : x === arg;
+      });
+    } else if (op in RANGE_OPS && (arg instanceof Date || (typeof arg === 'number' && !Number.isNaN(arg)))) {
+      const ok = RANGE_OPS[op]!;
+      const isDate = arg instanceof Date;
+      const bound = isDate ? arg.getTime() : arg;
+      tests.push((doc) => {
+        const x = valueOf(doc);
+        if (x === undefined || x === null) return false;
+        if (isDate && x instanceof Date) {
+          const t = x.getTime();
+          return Number.isNaN(t) || Number.isNaN(bound) ? undefined : ok(t < bound ? -1 : t > bound ? 1 : 0);
+        }
+        if (!isDate && typeof x === 'number' && !Number.isNaN(x))
+          return ok(x < bound ? -1 : x > bound ? 1 : 0);
+        if (typeof x === 'string' || typeof x === 'boolean') return false; // other type brackets
+        return undefined;
+      });
+    } else return undefined;
+  }
+  return (doc) => {
+    for (const t of tests) {
+      const r = t(doc);
+      if (r !== true) return r;
+    }
+    return true;
+  };
+}
+
+/**
+ * A matcher for filters of top-level `field: value`, `field: null`, `$eq`, `$in`
+ * (strings, numbers, booleans), `$lt`/`$lte`/`$gt`/`$gte` against a date or a
+ * number, combined with `$and`/`$or`; documents whose values it cannot decide
+ * (arrays, other types) go to `full`. Undefined for other filters.
+ */
+export function quickPredicate(
+  filter: Doc,
+  full: (doc: Doc) => boolean,
+): ((doc: Doc) => boolean) | undefined {
+  const compile = (f: Doc): Tri | undefined => {
+    const parts: Tri[] = [];
+    for (const [k, v] of Object.entries(f)) {
+      if (k === '$and' || k === '$or') {
+        if (!Array.isArray(v) || v.length === 0) return undefined;
+        const subs: Tri[] = [];
+        for (const s of v) {
+          const c = isPlainObject(s) ? compile(s) : undefined;
+          if (!c) return undefined;
+          subs.push(c);
+        }
+        const all = k === '$and';
+        parts.push((doc) => {
+          let unknown = false;
+          for (const s of subs) {
+            const r = s(doc);
+            if (r === undefined) unknown = true;
+            else if (r !== all) return r;
+          }
+          return unknown ? undefined : all;
+        });
+        continue;
+      }
+      if (k.startsWith('$') || k.includes('.') || k === '__proto__') return undefined;
+      const c = fieldCondition(k, v);
+      if (!c) return undefined;
+      parts.push(c);
+    }
+    return (doc) => {
+      let unknown = false;
+      for (const p of parts) {
+        const r = p(doc);
+        if (r === false) return false;
+        if (r === undefined) unknown = true;
+      }
+      return unknown ? undefined : true;
+    };
+  };
+  const c = compile(filter);
+  return c && ((doc) => c(doc) ?? full(doc));
+}

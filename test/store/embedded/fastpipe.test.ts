@@ -2,7 +2,9 @@
 import { ObjectId } from 'bson';
 import { describe, expect, it } from 'vitest';
 import { buildChangesPipeline, buildDealsPipeline } from '../../../src/store/analytics.js';
-import { Aggregator } from '../../../src/store/embedded/expressions.js';
+import { Aggregator, Query } from '../../../src/store/embedded/expressions.js';
+import { quickPredicate } from '../../../src/store/embedded/scan.js';
+import { Long } from 'bson';
 import { compileExpr, pipelineFields, runFast } from '../../../src/store/embedded/fastpipe.js';
 import type { Doc } from '../../../src/store/embedded/values.js';
 import { DEFAULT_STAGES } from '../../../src/domain/pipeline.js';
@@ -94,6 +96,10 @@ describe('embedded store aggregation fast path', () => {
       { $sortArray: { input: '$objs', sortBy: { k: -1, v: 1 } } },
       { $let: { vars: { s: { $sortArray: { input: '$objs', sortBy: { k: 1 } } } }, in: '$$s.v' } },
       { $zip: { inputs: ['$arr', [1, 2]] } },
+      { $zip: { inputs: ['$arr', '$arr'] } },
+      { $filter: { input: '$arr', cond: { $gte: ['$$this', 2] } } },
+      { $filter: { input: '$objs', as: 'o', cond: { $eq: ['$$o.k', 1] } } },
+      { $size: { $filter: { input: '$arr', cond: { $lt: ['$$this', D(2)] } } } },
       { $subtract: ['$a', 1] },
       { $subtract: ['$d', D(1)] },
       { $subtract: ['$d', 1000] },
@@ -105,7 +111,7 @@ describe('embedded store aggregation fast path', () => {
       expect(fast, JSON.stringify(e)).toEqual(slow);
     }
     // Outside the subset: not compiled, so mingo runs the stage.
-    for (const e of [{ $add: [1, 2] }, '$$ROOT', { $filter: { input: '$arr', cond: true } }])
+    for (const e of [{ $add: [1, 2] }, '$$ROOT', { $map: { input: '$arr', in: 1 } }])
       expect(compileExpr(e)).toBeUndefined();
   });
 
@@ -174,6 +180,38 @@ describe('embedded store aggregation fast path', () => {
     const { fast, slow, fellBack } = both([{ $group: { _id: { a: '$a', s: '$s' }, n: { $sum: 1 } } }], DOCS);
     expect(fast).toEqual(slow);
     expect(fellBack).toBe(1);
+  });
+
+  it('matches range, $in and null filters like mingo, leaving undecidable values to it', () => {
+    const docs: Doc[] = [
+      { a: D(1), b: 'x', c: 1 },
+      { a: D(9), b: 'y', c: null },
+      { a: [D(1), D(9)], b: ['x', 'z'], c: [null, 2] },
+      { a: 'str', b: 1, c: true },
+      { a: null, b: null },
+      { a: 5, b: Long.fromNumber(3), c: { n: 1 } },
+      { a: new Date(NaN), c: -0 },
+      {},
+    ];
+    const filters: Doc[] = [
+      { a: { $lt: D(5) } },
+      { a: { $gte: D(1), $lt: D(9) } },
+      { a: { $gt: 4 } },
+      { a: { $lte: 5 }, b: 1 },
+      { b: { $in: ['x', 1, 3] } },
+      { c: null },
+      { c: 0 },
+      { $or: [{ c: null }, { c: { $lte: 1 } }], b: { $in: ['y', 'x'] } },
+      { $and: [{ $or: [{ b: 'x' }, { a: { $lt: D(2) } }] }, { $or: [{ c: null }, { c: { $eq: 1 } }] }] },
+    ];
+    for (const f of filters) {
+      const q = new Query(f, {});
+      const p = quickPredicate(f, (d) => q.test(d))!;
+      expect(p, JSON.stringify(f)).toBeDefined();
+      for (const d of docs) expect(p(d), JSON.stringify([f, d])).toBe(q.test(d));
+    }
+    expect(quickPredicate({ a: { $ne: 1 } }, () => true)).toBeUndefined();
+    expect(quickPredicate({ 'a.b': 1 }, () => true)).toBeUndefined();
   });
 
   it('knows which top-level fields a pipeline reads', () => {
