@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { DomainError } from '../domain/errors.js';
-import { parseAmount } from '../domain/parse.js';
+import { parseAmount, resolveStage } from '../domain/parse.js';
 import { stageLabel } from '../domain/pipeline.js';
 import type { Deal } from '../domain/types.js';
 import { renderError, t } from '../i18n/index.js';
@@ -183,7 +183,6 @@ async function dealCommand(
         return fail(ctx, { kind: 'Conflict', reason: 'already_closed', ref: r.value.code });
       let target: string | undefined;
       if (rest.length) {
-        const { resolveStage } = await import('../domain/parse.js');
         const st = resolveStage(
           rest.join(' '),
           ctx.workspace.settings.stages.filter((s) => s.active),
@@ -295,7 +294,6 @@ async function listOutcome(ctx: Ctx, args: string[], page = 0): Promise<Outcome>
   else if (mentionId(first) || first.startsWith('@'))
     scope = { kind: 'owner', ownerId: mentionId(first) ?? first.slice(1) };
   else {
-    const { resolveStage } = await import('../domain/parse.js');
     const st = resolveStage(
       args.join(' '),
       ctx.workspace.settings.stages.filter((s) => s.active && !s.terminal),
