@@ -23,7 +23,8 @@ const bail = (): never => {
   throw BAIL;
 };
 
-type Vars = Record<string, unknown>;
+/** Variables in scope: a chain of single bindings, innermost first. */
+type Vars = { n: string; v: unknown; p: Vars } | null;
 export type Compiled = (doc: Doc, vars: Vars) => unknown;
 
 const nullish = (v: unknown): boolean => v === null || v === undefined;
@@ -62,9 +63,10 @@ function compilePath(ref: string): Compiled | undefined {
       return undefined;
     if (rest.some((p) => !p || !SAFE_NAME.test(p))) return undefined;
     return (_d, vars) => {
-      if (!(name in vars)) bail();
-      const v = vars[name];
-      return rest.length ? walkPath(v, rest) : v;
+      let s = vars;
+      while (s !== null && s.n !== name) s = s.p;
+      if (s === null) return bail();
+      return rest.length ? walkPath(s.v, rest) : s.v;
     };
   }
   const path = ref.slice(1).split('.');
@@ -144,7 +146,12 @@ const compare =
     const c = a && compileAll(a);
     if (!c) return undefined;
     const [x, y] = c as [Compiled, Compiled];
-    return (d, v) => test(exprCompare(x(d, v), y(d, v)));
+    return (d, v) => {
+      const a = x(d, v);
+      const b = y(d, v);
+      if (a instanceof Date && b instanceof Date) return test(cmpValues(a, b));
+      return test(exprCompare(a, b));
+    };
   };
 
 const OPS: Record<string, OpCompiler> = {
@@ -200,10 +207,10 @@ const OPS: Record<string, OpCompiler> = {
     const body = compileExpr(arg.in);
     if (!vals || !body) return undefined;
     return (d, v) => {
-      const inner: Vars = { ...v };
       // All vars are evaluated in the outer scope.
       const computed = vals.map((f) => f(d, v));
-      names.forEach((n, i) => (inner[n] = computed[i]));
+      let inner = v;
+      for (let i = 0; i < names.length; i++) inner = { n: names[i]!, v: computed[i], p: inner };
       return body(d, inner);
     };
   },
@@ -218,10 +225,10 @@ const OPS: Record<string, OpCompiler> = {
     return (d, v) => {
       const xs = arrayArg(input(d, v));
       if (xs === null) return null;
-      const inner: Vars = { ...v };
+      const inner = { n: as, v: undefined as unknown, p: v };
       const out: unknown[] = [];
       for (const e of xs) {
-        inner[as] = e;
+        inner.v = e;
         if (truthy(cond(d, inner))) out.push(e);
       }
       return out;
@@ -299,6 +306,14 @@ const OPS: Record<string, OpCompiler> = {
       const xs = arrayArg(arr)!;
       const x = cx(d, v);
       if (x === undefined || (typeof x === 'object' && x !== null && !isDate(x))) bail();
+      if (typeof x === 'string') {
+        // Only an equal string (or a value of a wrapper type, compared fully) can be equal.
+        for (let i = 0; i < xs.length; i++) {
+          const e = xs[i];
+          if (e === x || (typeof e === 'object' && e !== null && exprCompare(e, x) === 0)) return i;
+        }
+        return -1;
+      }
       for (let i = 0; i < xs.length; i++) if (exprCompare(xs[i], x) === 0) return i;
       return -1;
     };
@@ -429,7 +444,7 @@ export function compileExpr(expr: unknown): Compiled | undefined {
   return undefined;
 }
 
-const NO_VARS: Vars = {};
+const NO_VARS: Vars = null;
 
 type Acc = { init: () => unknown; step: (a: unknown, d: Doc) => unknown; out: (a: unknown) => unknown };
 
@@ -525,7 +540,16 @@ export function fastGroup(spec: unknown): ((docs: Doc[]) => Doc[]) | undefined {
       // A missing value in a compound key: leave its representation to mingo.
       if (idFields >= 0 && Object.keys(id as Doc).length !== idFields) bail();
       const str = typeof id === 'string';
-      const k = str ? (id as string) : keyOf(id);
+      let k: string;
+      if (str) k = id as string;
+      else if (idFields >= 0) {
+        // Same field names in the same order for every document: the values' canonical keys, length-prefixed.
+        k = '{';
+        for (const x of Object.values(id as Doc)) {
+          const kx = keyOf(x);
+          k += kx.length + ':' + kx;
+        }
+      } else k = keyOf(id);
       const map = str ? byString : byKey;
       let g = map.get(k);
       if (!g) {
