@@ -11,7 +11,7 @@ import { validateIndexSpec, type IndexSpec } from './collection.js';
 import type { CursorManager } from './cursors.js';
 import { ServerError, toServerError, unsupported } from './errors.js';
 import { validateName, type Store } from './store.js';
-import { runFast, pipelineFields, type Fallback } from './fastpipe.js';
+import { groupRunner, isBail, pipelineFields, runFast, type Fallback } from './fastpipe.js';
 import { fieldNames, filterFields, partialView, quickPredicate, simplePredicate } from './scan.js';
 import { applyUpdate, buildUpsert, updateKind, type UpdateSpec } from './update.js';
 import {
@@ -702,10 +702,25 @@ function aggregateCmd(ctx: CommandContext, cmd: Doc, db: string): Buffer {
   // A leading $match runs through the index-aware matcher; only the fields the
   // following stages read are decoded when they can be known.
   const leading = pipeline[0] && '$match' in pipeline[0] ? pipeline[0].$match : undefined;
-  const rest = leading === undefined ? pipeline : pipeline.slice(1);
+  let rest = leading === undefined ? pipeline : pipeline.slice(1);
   const fields = rest.length ? pipelineFields(rest) : undefined;
-  const input: Doc[] = [];
-  scan(coll, leading ?? {}, fields, Infinity, (_rec, view) => input.push(view));
+  let input: Doc[] = [];
+  // A first $group on the fast path takes the documents as they are decoded (none held for long).
+  const first = rest[0];
+  const group = first && '$group' in first && !isPlainObject(cmd.let) ? groupRunner(first.$group) : undefined;
+  let grouped = false;
+  if (group) {
+    try {
+      const run = group();
+      scan(coll, leading ?? {}, fields, Infinity, (_rec, view) => run.add(view));
+      input = run.end();
+      rest = rest.slice(1);
+      grouped = true;
+    } catch (err) {
+      if (!isBail(err)) throw err;
+    }
+  }
+  if (!grouped) scan(coll, leading ?? {}, fields, Infinity, (_rec, view) => input.push(view));
   const mingo: Fallback = (stages, docs) => {
     if (stages.length === 0) return docs;
     try {

@@ -14,7 +14,7 @@
  */
 import { exprCompare, Query } from './expressions.js';
 import { filterFields, groupFields, quickPredicate, simpleGroup, simplePredicate } from './scan.js';
-import { compareValues, isPlainObject, keyOf, makeComparator, type Doc } from './values.js';
+import { compareValues, isPlainObject, keyOf, sortKey, type Doc } from './values.js';
 
 /** Thrown at run time when a value is outside what the compiled code handles. */
 class Bail extends Error {}
@@ -509,8 +509,30 @@ function accumulator(op: string, arg: unknown): Acc | undefined {
   }
 }
 
+/** Whether an error is the fast path's bail-out (the caller then runs mingo instead). */
+export const isBail = (err: unknown): boolean => err === BAIL;
+
+/** Documents fed one at a time (so they need not all be held), then the groups. */
+export interface GroupRun {
+  add(doc: Doc): void;
+  end(): Doc[];
+}
+
 /** `$group` with compiled key and accumulators; undefined when the spec is outside the subset. */
 export function fastGroup(spec: unknown): ((docs: Doc[]) => Doc[]) | undefined {
+  const start = groupRunner(spec);
+  return (
+    start &&
+    ((docs) => {
+      const run = start();
+      for (const d of docs) run.add(d);
+      return run.end();
+    })
+  );
+}
+
+/** A streaming `$group` (may throw the bail-out from `add`); undefined when the spec is outside the subset. */
+export function groupRunner(spec: unknown): (() => GroupRun) | undefined {
   if (!isPlainObject(spec) || !('_id' in spec)) return undefined;
   const key = compileExpr(spec._id);
   if (!key) return undefined;
@@ -528,12 +550,12 @@ export function fastGroup(spec: unknown): ((docs: Doc[]) => Doc[]) | undefined {
     isPlainObject(spec._id) && !Object.keys(spec._id).some((k) => k.startsWith('$'))
       ? Object.keys(spec._id).length
       : -1;
-  return (docs) => {
+  return () => {
     // Strings keyed by themselves, anything else by its canonical key (which never equals a plain string's).
     const byString = new Map<string, { id: unknown; acc: unknown[] }>();
     const byKey = new Map<string, { id: unknown; acc: unknown[] }>();
     const order: { id: unknown; acc: unknown[] }[] = [];
-    for (const d of docs) {
+    const add = (d: Doc): void => {
       let id = key(d, NO_VARS);
       if (id === undefined) id = null;
       if (Array.isArray(id)) bail();
@@ -557,14 +579,17 @@ export function fastGroup(spec: unknown): ((docs: Doc[]) => Doc[]) | undefined {
         order.push(g);
       }
       for (let i = 0; i < accs.length; i++) g.acc[i] = accs[i]!.acc.step(g.acc[i], d);
-    }
-    const out: Doc[] = [];
-    for (const g of order) {
-      const doc: Doc = { _id: g.id };
-      accs.forEach((a, i) => (doc[a.name] = a.acc.out(g.acc[i])));
-      out.push(doc);
-    }
-    return out;
+    };
+    const end = (): Doc[] => {
+      const out: Doc[] = [];
+      for (const g of order) {
+        const doc: Doc = { _id: g.id };
+        accs.forEach((a, i) => (doc[a.name] = a.acc.out(g.acc[i])));
+        out.push(doc);
+      }
+      return out;
+    };
+    return { add, end };
   };
 }
 
@@ -634,8 +659,19 @@ function fastStage(stage: Doc, fallback: Fallback): ((docs: Doc[]) => Doc[]) | u
     case '$sort': {
       if (!isPlainObject(arg) || Object.keys(arg).length === 0) return undefined;
       if (Object.entries(arg).some(([k, d]) => (d !== 1 && d !== -1) || k.startsWith('$'))) return undefined;
-      const cmp = makeComparator(arg);
-      return (docs) => docs.slice().sort(cmp); // stable, as the store's $sort
+      const fields = Object.entries(arg) as [string, number][];
+      return (docs) => {
+        // Keys computed once per document; ties keep input order, as the store's $sort.
+        const keyed = docs.map((d, i) => ({ d, i, keys: fields.map(([k, dir]) => sortKey(d, k, dir)) }));
+        keyed.sort((a, b) => {
+          for (let j = 0; j < fields.length; j++) {
+            const c = compareValues(a.keys[j], b.keys[j]);
+            if (c !== 0) return c * fields[j]![1];
+          }
+          return a.i - b.i;
+        });
+        return keyed.map((x) => x.d);
+      };
     }
     case '$limit':
       return typeof arg === 'number' && Number.isInteger(arg) && arg > 0

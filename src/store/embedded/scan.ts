@@ -4,7 +4,7 @@
  * filters without mingo. Everything that cannot be proven to read only known
  * top-level fields falls back to full documents.
  */
-import { deserialize } from 'bson';
+import { deserialize, ObjectId } from 'bson';
 import { isPlainObject, toViewInPlace, type Doc } from './values.js';
 
 /** Top-level operators that only combine per-field conditions. */
@@ -218,6 +218,8 @@ function valueAt(buf: Buffer, t: number, elem: number, v: number, size: number):
       return null;
     case 0x10:
       return buf.readInt32LE(v);
+    case 0x07:
+      return new ObjectId(Uint8Array.prototype.slice.call(buf, v, v + 12));
     default: {
       // Any other type: deserialize a one-element document, exactly as a full decode would.
       const len = v + size - elem;

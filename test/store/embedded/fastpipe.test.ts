@@ -5,6 +5,8 @@ import { buildChangesPipeline, buildDealsPipeline } from '../../../src/store/ana
 import { Aggregator, Query } from '../../../src/store/embedded/expressions.js';
 import { quickPredicate } from '../../../src/store/embedded/scan.js';
 import { Long } from 'bson';
+import { MongoClient } from 'mongodb';
+import { startEmbeddedMongo } from '../../../src/store/embedded/index.js';
 import { compileExpr, pipelineFields, runFast } from '../../../src/store/embedded/fastpipe.js';
 import type { Doc } from '../../../src/store/embedded/values.js';
 import { DEFAULT_STAGES } from '../../../src/domain/pipeline.js';
@@ -288,6 +290,40 @@ describe('embedded store aggregation fast path', () => {
     ] as const) {
       const { fast, slow } = both(p.slice(1), mingo([p[0]!], docs));
       expect(fast).toEqual(slow);
+    }
+  });
+
+  it('answers aggregate commands the same with the fast path and with mingo alone', async () => {
+    const server = await startEmbeddedMongo({});
+    const client = await MongoClient.connect(server.uri);
+    try {
+      const c = client.db('fp').collection('c');
+      const docs: Doc[] = [];
+      for (let i = 0; i < 300; i++)
+        docs.push({ _id: i, k: `k${i % 7}`, d: D(i % 5), v: i % 50 === 49 ? [1, 2] : i, w: 'x' });
+      await c.insertMany(docs as never[]);
+      const pipelines: Doc[][] = [
+        // The array value makes the streaming $group give up half-way: mingo answers.
+        [{ $match: { w: 'x' } }, { $group: { _id: '$k', s: { $sum: '$v' }, p: { $push: '$d' } } }],
+        [{ $match: { v: { $lt: 100 } } }, { $group: { _id: { k: '$k', d: '$d' }, n: { $sum: 1 } } }],
+        [
+          { $match: { w: 'x' } },
+          {
+            $facet: {
+              a: [{ $match: { d: { $gte: D(3) } } }, { $group: { _id: '$d', n: { $count: {} } } }],
+              b: [{ $sort: { v: -1, _id: 1 } }, { $limit: 3 }, { $project: { _id: 1, k: 1 } }],
+            },
+          },
+        ],
+      ];
+      for (const p of pipelines) {
+        const got = await c.aggregate(p).toArray();
+        const want = mingo(p.slice(1), mingo([p[0]!], structuredClone(docs)));
+        expect(got, JSON.stringify(p)).toEqual(want);
+      }
+    } finally {
+      await client.close();
+      await server.stop();
     }
   });
 });
