@@ -694,7 +694,12 @@ function fastStage(stage: Doc, fallback: Fallback): ((docs: Doc[]) => Doc[]) | u
       if (!isPlainObject(arg) || !filterFields(arg)) return undefined;
       const p = simplePredicate(arg);
       if (p) return (docs) => docs.filter(p);
-      const q = new Query(arg, {});
+      let q: Query;
+      try {
+        q = new Query(arg, {});
+      } catch {
+        return undefined; // mingo reports the error
+      }
       const full = (d: Doc): boolean => q.test(d);
       const test = quickPredicate(arg, full) ?? full;
       return (docs) => docs.filter(test);
