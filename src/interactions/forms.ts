@@ -1,4 +1,5 @@
 /** Builders of the platform-neutral forms (modals on Slack, form cards on Feishu, prompts in the console). */
+import { randomBytes } from 'node:crypto';
 import { missingFields } from '../domain/deal.js';
 import { DEAL_SOURCES } from '../domain/parse.js';
 import { findStage, nextStage, openStages, stageLabel } from '../domain/pipeline.js';
@@ -16,9 +17,14 @@ export interface FormState {
   v?: number;
   /** Prefilled target stage. */
   s?: string;
+  /** A random id of this form instance: the idempotency key of forms that create something. */
+  k?: string;
 }
 
 export const encodeState = (s: FormState): string => JSON.stringify(s);
+
+/** A fresh form-instance id: submitting the same form twice (double click, redelivery) creates one thing. */
+export const formKey = (): string => randomBytes(8).toString('hex');
 
 export function decodeState(raw: string): FormState {
   try {
@@ -29,6 +35,7 @@ export function decodeState(raw: string): FormState {
       d: typeof o.d === 'string' ? o.d : undefined,
       v: typeof o.v === 'number' ? o.v : undefined,
       s: typeof o.s === 'string' ? o.s : undefined,
+      k: typeof o.k === 'string' && /^[0-9a-f]{1,32}$/.test(o.k) ? o.k : undefined,
     };
   } catch {
     return {};
@@ -200,7 +207,7 @@ export function newDealForm(ctx: Ctx, prefill: Partial<Record<string, string>> =
     id: 'deal_new',
     title: t(ctx.locale, 'form.newTitle'),
     submitLabel: t(ctx.locale, 'ui.create'),
-    state: encodeState({}),
+    state: encodeState({ k: formKey() }),
     fields: [...dealFields(ctx, undefined, prefill), ...nextStepFields(ctx, undefined, false)],
   };
 }
@@ -380,7 +387,7 @@ export function noteForm(ctx: Ctx, deal: Deal): FormSpec {
     id: 'note',
     title: t(ctx.locale, 'form.noteTitle', { code: deal.code }),
     submitLabel: t(ctx.locale, 'ui.save'),
-    state: encodeState({ d: deal.id }),
+    state: encodeState({ d: deal.id, k: formKey() }),
     fields: [
       {
         name: 'text',

@@ -467,6 +467,8 @@ export async function submitForm(
   opts: InteractionOptions = {},
 ): Promise<SubmitOutcome> {
   const state = decodeState(rawState);
+  // A form that creates something carries its own id: the same form submitted twice creates it once.
+  const requestKey = state.k ? `form:${state.k}` : opts.requestKey;
   const v = view(ctx);
   const done = (
     message: RichMessage,
@@ -481,7 +483,7 @@ export async function submitForm(
   const invalid = async (error: DomainError) =>
     errorsOutcome(ctx, error, await formFor(ctx, form, state.d, values.stage ?? state.s));
   const nextStep = { text: values['nextStep.text'] ?? '', due: values['nextStep.due'] };
-  if (form === 'settings') return submitSettings(ctx, values);
+  if (form === 'settings') return submitSettings(ctx, values, rawState);
   if (form === 'import') return confirmImport(ctx, rawState, values, opts);
   if (form === 'deal_new') {
     const r = await createDeal(ctx, {
@@ -489,7 +491,7 @@ export async function submitForm(
       name: values.name ?? '',
       stage: values.stage,
       nextStep: nextStep.text.trim() ? nextStep : undefined,
-      requestKey: opts.requestKey,
+      requestKey,
     });
     if (!r.ok) return invalid(r.error);
     return done(confirmation(v, r.value.deal, 'deal.created', {}), 'channel', r.value.deal.id);
@@ -551,7 +553,7 @@ export async function submitForm(
     case 'note': {
       const r = await addNote(ctx, code, {
         text: values.text ?? '',
-        sourceKey: opts.requestKey ? `req:${opts.requestKey}` : undefined,
+        sourceKey: requestKey ? `req:${requestKey}` : undefined,
       });
       if (!r.ok) return invalid(r.error);
       return done(textMessage(t(ctx.locale, 'deal.noteAdded', { code })), 'ephemeral');

@@ -10,7 +10,7 @@ import { ROLES } from '../domain/types.js';
 import { renderError, renderInvalid, t } from '../i18n/index.js';
 import type { Ctx } from '../usecases/context.js';
 import { isManager } from '../usecases/context.js';
-import { setMemberRole, updateSettings, type SettingsPatch } from '../usecases/settings.js';
+import { listMembers, setMemberRole, updateSettings, type SettingsPatch } from '../usecases/settings.js';
 import type { FormSpec, SubmitOutcome } from './types.js';
 
 const pct = (p: number): string => String(Math.round(p * 1000) / 10);
@@ -278,7 +278,21 @@ function parseCustom(text: string): { fields: CustomFieldDef[]; problem?: LinePr
   return { fields };
 }
 
-export async function submitSettings(ctx: Ctx, values: Record<string, string>): Promise<SubmitOutcome> {
+/** The settings version the form was opened at (its state), so a stale form cannot overwrite a newer save. */
+function formVersion(state: string): number | undefined {
+  try {
+    const v = (JSON.parse(state) as { v?: unknown }).v;
+    return typeof v === 'number' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function submitSettings(
+  ctx: Ctx,
+  values: Record<string, string>,
+  state = '{}',
+): Promise<SubmitOutcome> {
   const L = ctx.locale;
   const errors: Record<string, string> = {};
   const lineError = (p: LineProblem) => {
@@ -363,8 +377,14 @@ export async function submitSettings(ctx: Ctx, values: Record<string, string>): 
     roleChanges.push({ userId: id, role: role as Role, line: i + 1 });
   }
   // Check every role change before anything is written: nothing is half-saved.
+  const members = await listMembers(ctx);
+  const adminIds = new Set(
+    members.ok ? members.value.filter((m) => m.role === 'admin').map((m) => m.userId) : [],
+  );
+  for (const rc of roleChanges) rc.role === 'admin' ? adminIds.add(rc.userId) : adminIds.delete(rc.userId);
+  if (adminIds.size === 0) errors.roles = renderError(L, { kind: 'Conflict', reason: 'last_admin' });
   for (const rc of roleChanges) {
-    const target = await ctx.deps.store.getMember(ctx.workspace.id, rc.userId);
+    const target = members.ok ? members.value.find((m) => m.userId === rc.userId) : undefined;
     const problem = !target
       ? renderError(L, { kind: 'NotFound', entity: 'user', ref: rc.userId })
       : (rc.role === 'admin' || target.role === 'admin') && ctx.actor.role !== 'admin'
@@ -376,7 +396,8 @@ export async function submitSettings(ctx: Ctx, values: Record<string, string>): 
     }
   }
   if (Object.keys(errors).length) return { kind: 'errors', errors };
-  const saved = await updateSettings(ctx, patch);
+  const expectedVersion = formVersion(state);
+  const saved = await updateSettings(ctx, patch, expectedVersion === undefined ? {} : { expectedVersion });
   if (!saved.ok) {
     const e = saved.error;
     if (e.kind === 'Invalid') {

@@ -11,6 +11,8 @@ const workspaceSchema = new Schema(
     dealSeq: { type: Number, default: 0 },
     settingsVersion: { type: Number, default: 0 },
     adminClaimed: { type: Boolean, default: false },
+    /** The user whose first request claimed admin (see Store.ensureMember). */
+    adminUserId: { type: String },
   },
   { timestamps: true, minimize: false },
 );

@@ -248,12 +248,18 @@ export class Store {
       );
       return toMember(updated as Record<string, unknown>);
     }
-    // The first member claims admin atomically on the workspace document.
+    // The first member claims admin atomically on the workspace document, with their user id,
+    // so a lost insert race or a failed insert can never leave the workspace without an admin.
     const claimed = await this.models.Workspace.updateOne(
       { _id: workspaceId, adminClaimed: { $ne: true } },
-      { $set: { adminClaimed: true } },
+      { $set: { adminClaimed: true, adminUserId: input.userId } },
     );
-    const role: Role = claimed.modifiedCount === 1 ? 'admin' : input.defaultRole;
+    let role: Role = input.defaultRole;
+    if (claimed.modifiedCount === 1) role = 'admin';
+    else {
+      const ws = await this.models.Workspace.findOne({ _id: workspaceId }, { adminUserId: 1 }).lean();
+      if (ws?.adminUserId === input.userId) role = 'admin';
+    }
     try {
       const doc = await this.models.Member.create({
         workspaceId,
@@ -265,8 +271,24 @@ export class Store {
       });
       return toMember(doc.toObject() as Record<string, unknown>);
     } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      const doc = await this.models.Member.findOne({ workspaceId, userId: input.userId }).lean();
+      if (!isDuplicateKey(err)) {
+        if (claimed.modifiedCount === 1)
+          await this.models.Workspace.updateOne(
+            { _id: workspaceId, adminUserId: input.userId },
+            { $set: { adminClaimed: false }, $unset: { adminUserId: '' } },
+          );
+        throw err;
+      }
+      // A concurrent first request of the same user created the member: it is the admin if the claim is theirs.
+      const filter = { workspaceId, userId: input.userId };
+      const doc =
+        role === 'admin'
+          ? await this.models.Member.findOneAndUpdate(
+              filter,
+              { $set: { role: 'admin' } },
+              { returnDocument: 'after', lean: true },
+            )
+          : await this.models.Member.findOne(filter).lean();
       return toMember(doc as Record<string, unknown>);
     }
   }

@@ -76,6 +76,8 @@ export function updateSettings(
           reason: 'time_format',
         });
     }
+    if (patch.defaultRole === 'admin' && ctx.actor.role !== 'admin')
+      abort({ kind: 'Forbidden', action: 'grant_admin' });
     if (patch.defaultRole !== undefined && !ROLES.includes(patch.defaultRole))
       abort({ kind: 'Invalid', field: 'role', value: String(patch.defaultRole), reason: 'role_unknown' });
     if (patch.stages) {
@@ -104,10 +106,11 @@ export function updateSettings(
     }
     if (patch.lostReasons && patch.lostReasons.length === 0)
       abort({ kind: 'Invalid', field: 'lostReason', reason: 'list_empty' });
+    // The version the caller last saw (the form's, else the context's): a stale form never overwrites a newer save.
     const saved = await ctx.deps.store.saveSettings(
       ctx.workspace.id,
       next,
-      opts.expectedVersion ?? current.settingsVersion,
+      opts.expectedVersion ?? ctx.workspace.settingsVersion,
     );
     if (!saved) abort({ kind: 'Conflict', reason: 'concurrent_update', ref: 'settings' });
     ctx.workspace = saved;

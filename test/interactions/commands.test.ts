@@ -176,6 +176,26 @@ describe('commands end to end (use cases on the real driver)', () => {
       expect(text(r.message)).toContain('closed as lost: Chose a competitor — Went with Salesforce');
   });
 
+  it('the same new-deal or note form submitted twice (a double click, whatever the platform ids) creates one deal and one note', async () => {
+    const ctx = await as(core, 'rep1');
+    const f = form(await runCommand(ctx, '/deal new'));
+    const values = { name: 'Twice Co', stage: 'lead', owner: 'rep1' };
+    const [a, b] = await Promise.all([
+      submitForm(ctx, f.id, f.state, values, { requestKey: 'click-1' }),
+      submitForm(ctx, f.id, f.state, values, { requestKey: 'click-2' }),
+    ]);
+    expect(a.kind === 'done' && b.kind === 'done' && a.dealId === b.dealId).toBe(true);
+    const dealId = a.kind === 'done' ? a.dealId! : '';
+    const nf = form(await runAction(ctx, 'note', dealId));
+    await submitForm(ctx, nf.id, nf.state, { text: 'Once' }, { requestKey: 'e1' });
+    await submitForm(ctx, nf.id, nf.state, { text: 'Once' }, { requestKey: 'e2' });
+    expect(await core.deps.store.listNotes(ctx.workspace.id, dealId, 10)).toHaveLength(1);
+    // a new form is a new request
+    const again = form(await runCommand(ctx, '/deal new'));
+    const c = await submitForm(ctx, again.id, again.state, values);
+    expect(c.kind === 'done' && c.dealId).not.toBe(dealId);
+  });
+
   it('buttons open the same forms as the commands', async () => {
     const ctx = await as(core, 'rep1');
     const created = message(await runCommand(ctx, '/deal new Buttons 10k'));
@@ -261,5 +281,36 @@ describe('/pipeline reports through the interaction core', () => {
       expect(o.visibility, line).toBe('channel');
       expect(o.message.blocks.length, line).toBeGreaterThan(1);
     }
+  });
+});
+
+describe('settings form safety', () => {
+  let core: Core & { clock: TestClock };
+  beforeAll(async () => {
+    core = await testCore(undefined, 'settings-safety');
+    await as(core, 'admin');
+    await as(core, 'mgr');
+  });
+  afterAll(() => core.stop());
+
+  it('a stale settings form does not overwrite a newer save; demoting the last admin saves nothing', async () => {
+    const admin = await as(core, 'admin');
+    const stale = form(await runCommand(admin, '/pipeline settings'));
+    const fresh = form(await runCommand(admin, '/pipeline settings'));
+    expect((await submitForm(admin, 'settings', fresh.state, { alertCap: '7' })).kind).toBe('done');
+    const late = await submitForm(await as(core, 'admin'), 'settings', stale.state, { alertCap: '3' });
+    expect(late).toMatchObject({ kind: 'errors' });
+    expect((await as(core, 'admin')).workspace.settings.alertCap).toBe(7);
+
+    const now = form(await runCommand(await as(core, 'admin'), '/pipeline settings'));
+    const demote = await submitForm(await as(core, 'admin'), 'settings', now.state, {
+      alertCap: '9',
+      roles: 'mgr | manager\nadmin | rep',
+    });
+    expect(demote).toEqual({ kind: 'errors', errors: { roles: 'The workspace needs at least one admin.' } });
+    const after = await as(core, 'admin');
+    expect(after.workspace.settings.alertCap).toBe(7);
+    expect(after.actor.role).toBe('admin');
+    expect((await as(core, 'mgr')).actor.role).toBe('rep');
   });
 });

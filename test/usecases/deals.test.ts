@@ -252,6 +252,16 @@ describe('permissions and tenancy', () => {
     expect(value(await assignDeal(alice, deal.code, 'carol')).ownerId).toBe('carol');
   });
 
+  it('concurrent first requests: the same user is admin in every answer; of two users exactly one is', async () => {
+    const same = await Promise.all(
+      [1, 2, 3, 4, 5].map(() => as(core, 'first', { externalWorkspaceId: 'T-race' })),
+    );
+    expect(same.map((c) => c.actor.role)).toEqual(['admin', 'admin', 'admin', 'admin', 'admin']);
+    expect((await core.deps.store.getMember(same[0]!.workspace.id, 'first'))?.role).toBe('admin');
+    const two = await Promise.all(['u1', 'u2'].map((u) => as(core, u, { externalWorkspaceId: 'T-race-2' })));
+    expect(two.map((c) => c.actor.role).sort()).toEqual(['admin', 'rep']);
+  });
+
   it('reps cannot change settings or roles; managers can', async () => {
     const bob = await as(core, 'bob');
     const alice = await as(core, 'alice');
