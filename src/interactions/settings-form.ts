@@ -381,7 +381,10 @@ export async function submitSettings(
   const adminIds = new Set(
     members.ok ? members.value.filter((m) => m.role === 'admin').map((m) => m.userId) : [],
   );
-  for (const rc of roleChanges) rc.role === 'admin' ? adminIds.add(rc.userId) : adminIds.delete(rc.userId);
+  for (const rc of roleChanges) {
+    if (rc.role === 'admin') adminIds.add(rc.userId);
+    else adminIds.delete(rc.userId);
+  }
   if (adminIds.size === 0) errors.roles = renderError(L, { kind: 'Conflict', reason: 'last_admin' });
   for (const rc of roleChanges) {
     const target = members.ok ? members.value.find((m) => m.userId === rc.userId) : undefined;
