@@ -165,6 +165,9 @@ export class Store {
     settings: WorkspaceSettings;
   }): Promise<WorkspaceRecord> {
     const id = `${input.platform}:${input.externalId}`;
+    // Every request enters its workspace: a read, and the upsert only the first time.
+    const found = await this.models.Workspace.findOne({ _id: id }).lean();
+    if (found) return this.toWorkspace(found as unknown as Record<string, unknown>);
     const doc = await this.models.Workspace.findOneAndUpdate(
       { _id: id },
       {

@@ -84,6 +84,13 @@ export function teamOf(body: Record<string, unknown>, fallback?: string): string
 }
 
 /** The use-case context for a Slack user: their workspace, role and language. */
+/**
+ * Lets the event loop answer the other requests that arrived in the same burst
+ * (their acks) before this one's slow work starts: Slack's 3-second clock runs
+ * for every request, and an ack never waits behind another request's work.
+ */
+export const afterAck = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export async function slackContext(env: SlackEnv, client: WebClient, who: Who): Promise<Ctx> {
   const info = await env.locales.lookup(client, who.teamId, who.userId);
   return enterWorkspace(env.core.deps, {

@@ -9,7 +9,7 @@ import type {
 import { runAction } from '../../../interactions/index.js';
 import type { Ctx } from '../../../usecases/context.js';
 import { parseActionId } from '../render.js';
-import { deliver, guarded, slackContext, teamOf, type SlackEnv, type Surface } from '../runtime.js';
+import { afterAck, deliver, guarded, slackContext, teamOf, type SlackEnv, type Surface } from '../runtime.js';
 import { surfaceOf } from './surface.js';
 
 type Args = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
@@ -19,6 +19,7 @@ export const register = (app: App, env: SlackEnv): void => {
     { type: 'block_actions', action_id: /^dp:(?!home:)/ },
     async ({ ack, body, action, client, respond }: Args) => {
       await ack();
+      await afterAck();
       if (!env.seen.first(`act:${body.trigger_id}`)) return;
       const kind = parseActionId(action.action_id);
       const surface: Surface = surfaceOf(body, client, respond);

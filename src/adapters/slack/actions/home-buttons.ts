@@ -8,7 +8,7 @@ import type {
 } from '@slack/bolt';
 import { runCommand } from '../../../interactions/index.js';
 import type { Ctx } from '../../../usecases/context.js';
-import { deliver, guarded, slackContext, teamOf, type SlackEnv } from '../runtime.js';
+import { afterAck, deliver, guarded, slackContext, teamOf, type SlackEnv } from '../runtime.js';
 import { surfaceOf } from './surface.js';
 
 export const HOME_NEW = 'dp:home:new';
@@ -21,6 +21,7 @@ export const register = (app: App, env: SlackEnv): void => {
     { type: 'block_actions', action_id: /^dp:home:/ },
     async ({ ack, body, action, client, respond }: Args) => {
       await ack();
+      await afterAck();
       const surface = surfaceOf(body, client, respond);
       const ref: { ctx?: Ctx } = {};
       await guarded(env, surface, ref, action.action_id, async () => {

@@ -7,6 +7,7 @@ import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt'
 import { parseCommand, runCommand } from '../../../interactions/index.js';
 import type { Ctx } from '../../../usecases/context.js';
 import {
+  afterAck,
   commandText,
   deliver,
   guarded,
@@ -25,6 +26,7 @@ export function slashCommand(env: SlackEnv) {
     client,
   }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> => {
     await ack();
+    await afterAck();
     if (!env.seen.first(`cmd:${command.trigger_id}`)) return;
     const surface: Surface = {
       client,
