@@ -13,6 +13,11 @@ export const REDACT_PATHS = [
   '*.verificationToken',
   '*.password',
   '*.secret',
+  '*.*.secret',
+  '*.*.token',
+  '*.headers.authorization',
+  '*.*.headers.authorization',
+  '*.*.headers.Authorization',
   '*.authorization',
   '*.Authorization',
   'headers.authorization',
@@ -31,6 +36,23 @@ export const REDACT_PATHS = [
 export type { Logger };
 
 /**
+ * Errors are logged as name, message, code and stack only: HTTP client errors carry their
+ * request (headers with bearer tokens, bodies with user text) and must never be printed whole.
+ */
+export function errSerializer(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const e = err as Error & { code?: unknown; status?: unknown; data?: { error?: unknown } };
+  return {
+    type: e.name,
+    message: e.message,
+    ...(e.code !== undefined ? { code: String(e.code) } : {}),
+    ...(typeof e.status === 'number' ? { status: e.status } : {}),
+    ...(typeof e.data?.error === 'string' ? { platformError: e.data.error } : {}),
+    stack: e.stack,
+  };
+}
+
+/**
  * The app's logger. `stderr: true` (console and --exec modes) keeps log lines out
  * of the chat transcript and scripted output on stdout.
  */
@@ -38,7 +60,12 @@ export function createLogger(
   level: string = process.env.LOG_LEVEL ?? 'info',
   opts: { stderr?: boolean } = {},
 ): Logger {
-  const options = { level, base: undefined, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  const options = {
+    level,
+    base: undefined,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: errSerializer, error: errSerializer },
+  };
   return opts.stderr ? pino(options, pino.destination(2)) : pino(options);
 }
 

@@ -123,7 +123,8 @@ export function dealCard(v: View, deal: Deal, extras: CardExtras = {}): RichMess
 }
 
 /** A StageChange's reason; a lost-reason key is shown as its label. */
-function changeReason(v: View, c: StageChange): string {
+export function changeReason(v: View, c: Pick<StageChange, 'reason'>): string {
+  if (c.reason === 'dp:reopen') return t(v.locale, 'deal.reopenedReason');
   const def = v.settings.lostReasons.find((r) => r.key === c.reason);
   return def ? def.labels[v.locale] : (c.reason ?? '');
 }

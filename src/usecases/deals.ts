@@ -22,6 +22,9 @@ import type { DomainEvent, EventOrigin } from './events.js';
 import { abort, canChangeDeal, isManager, run, type Ctx } from './context.js';
 import type { Result } from '../domain/errors.js';
 
+/** The StageChange reason of a reopen without a typed reason; presenters show it localized. */
+export const REOPEN_REASON = 'dp:reopen';
+
 export const LIMITS = {
   name: 200,
   company: 200,
@@ -641,7 +644,7 @@ export function reopenDeal(
           closedAt: null,
           lostReason: undefined,
         },
-        input.reason?.slice(0, LIMITS.reason) ?? 'reopen',
+        input.reason?.slice(0, LIMITS.reason) ?? REOPEN_REASON,
       ),
       deal.code,
     );

@@ -365,7 +365,7 @@ export async function remindDueTasks(env: JobEnv, workspace: WorkspaceRecord): P
   for (const note of due) {
     const deal = byId.get(note.dealId);
     const claimed = await Note.updateOne(
-      { _id: note._id, remindedAt: { $exists: false } },
+      { _id: note._id, workspaceId: workspace.id, remindedAt: { $exists: false } },
       { $set: { remindedAt: ctx.now } },
     );
     if (claimed.modifiedCount !== 1 || !deal || !note.assigneeId || !note.dueAt) continue;
@@ -377,7 +377,7 @@ export async function remindDueTasks(env: JobEnv, workspace: WorkspaceRecord): P
       );
       n += 1;
     } catch (err) {
-      await Note.updateOne({ _id: note._id }, { $unset: { remindedAt: '' } });
+      await Note.updateOne({ _id: note._id, workspaceId: workspace.id }, { $unset: { remindedAt: '' } });
       env.deps.logger.warn(
         { err: errorText(err), workspaceId: workspace.id, deal: deal.code },
         'task reminder failed',

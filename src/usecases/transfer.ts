@@ -31,6 +31,7 @@ import { firstStage, lostStage, stageIndex, stageLabel, wonStage } from '../doma
 import type { CustomFieldDef, CustomValue, Deal, Locale, Member, StageDef } from '../domain/types.js';
 import { formatDate, formatMoney } from '../i18n/format.js';
 import { fieldLabel, hasKey, renderError, renderInvalid, t } from '../i18n/index.js';
+import { changeReason } from '../presenters/deal.js';
 import { importUploads } from '../store/transfer-models.js';
 import {
   detectMapping,
@@ -1375,7 +1376,7 @@ export function exportPipeline(ctx: Ctx, input: ExportInput): Promise<Result<Exp
         stageLabel(s.stages, c.to, L),
         c.at,
         who(c.by),
-        c.reason ?? '',
+        changeReason({ locale: L, settings: s, now: ctx.now }, c),
       ]);
     }
     const buffers = await writer.finish();
