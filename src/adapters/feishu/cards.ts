@@ -71,12 +71,16 @@ export async function handleCardAction(f: FeishuDeps, data: CardActionEvent): Pr
   const tenant = data.tenant_key ?? data.operator?.tenant_key;
   const value = parseValue(data.action?.value);
   if (!openId || !tenant || !value) return toast('error', t('zh-CN', 'feishu.toast_expired'));
+  // A user of another company (external group) cannot act on this tenant's deals.
+  if (data.operator?.tenant_key && data.tenant_key && data.operator.tenant_key !== data.tenant_key)
+    return toast('error', t('zh-CN', 'feishu.toast_expired'));
   const ctx = await enterWorkspace(f.deps, {
     platform: 'feishu',
     externalWorkspaceId: tenant,
     userId: openId,
   });
-  const requestKey = `feishu:${data.event_id ?? ''}`;
+  // Without an event id there is nothing to de-duplicate on: no shared key (a shared one would merge requests).
+  const requestKey = data.event_id ? `feishu:${data.event_id}` : undefined;
   try {
     if (typeof value.f === 'string' && Array.isArray(value.n))
       return await submit(f, ctx, data, value as unknown as SubmitValue, requestKey);
@@ -94,7 +98,7 @@ async function submit(
   ctx: Ctx,
   data: CardActionEvent,
   value: SubmitValue,
-  requestKey: string,
+  requestKey: string | undefined,
 ): Promise<CardResponse> {
   const raw = data.action?.form_value ?? {};
   const values: Record<string, string> = {};
@@ -141,7 +145,7 @@ async function press(
   data: CardActionEvent,
   kind: ActionKind,
   v: string,
-  requestKey: string,
+  requestKey: string | undefined,
 ): Promise<CardResponse> {
   const outcome = await runAction(ctx, kind, v, { requestKey });
   const messageId = data.context?.open_message_id;

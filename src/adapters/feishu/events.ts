@@ -150,6 +150,8 @@ export async function handleMessageEvent(f: FeishuDeps, data: MessageEvent): Pro
   const tenant = data.tenant_key ?? data.sender?.tenant_key;
   if (!message || !openId || !tenant) return;
   if (data.sender?.sender_type && data.sender.sender_type !== 'user') return;
+  // In external groups people of other companies can write too: they are not members of this tenant.
+  if (data.sender?.tenant_key && data.tenant_key && data.sender.tenant_key !== data.tenant_key) return;
   if (data.event_id && !(await f.dedupe.first(`evt:${data.event_id}`))) {
     f.logger.debug({ eventId: data.event_id }, 'feishu: redelivered event dropped');
     return;

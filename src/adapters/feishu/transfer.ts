@@ -81,7 +81,7 @@ export function submitImport(
   data: CardActionEvent,
   value: SubmitValue,
   values: Record<string, string>,
-  requestKey: string,
+  requestKey: string | undefined,
 ): CardResponse {
   const key = `${ctx.workspace.id}:${ctx.actor.userId}:${value.s}`;
   const toast = { toast: { type: 'info' as const, content: t(ctx.locale, 'feishu.import_running') } };

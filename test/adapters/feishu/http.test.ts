@@ -690,3 +690,22 @@ describe('feishu logs', () => {
     expect(log).not.toMatch(/t-[0-9a-f]{8}-[0-9a-f]{4}/);
   });
 });
+
+describe('external groups', () => {
+  it('ignores messages and card clicks from users of another company (tenant)', async () => {
+    const event = messageEvent({ text: '列表 全部', atBot: true });
+    event.event.sender.tenant_key = 'tenant_other_company';
+    expect((await send(event)).status).toBe(200);
+    expect(fake.messages()).toEqual([]);
+    const action = cardAction({ value: { a: 'page', v: '{"a":"all","p":0}' }, openId: 'ou_outsider' }) as {
+      event: { operator: { tenant_key?: string } };
+    };
+    action.event.operator.tenant_key = 'tenant_other_company';
+    const answer = await click(action);
+    expect(answer.body.toast?.type).toBe('error');
+    expect(answer.body.card).toBeUndefined();
+    // the outsider never became a member of this tenant's workspace
+    expect(await core.deps.store.getMember('feishu:tenant_acme', 'ou_outsider')).toBeUndefined();
+    expect(fake.messages()).toEqual([]);
+  });
+});
