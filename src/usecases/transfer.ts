@@ -829,18 +829,37 @@ function customKeyFor(header: string, taken: Set<string>): string {
   return key;
 }
 
-/** Adds a text custom field per unknown column (labels = the header) and returns the context with them. */
-async function addCustomFields(ctx: Ctx, headers: string[]): Promise<{ ctx: Ctx; added: string[] }> {
-  if (headers.length === 0) return { ctx, added: [] };
-  const s = ctx.workspace.settings;
-  const taken = new Set(s.customFields.map((f) => f.key));
-  const defs: CustomFieldDef[] = headers.map((h) => ({
+/** A text custom field per unknown column (labels = the header); nothing is saved here. */
+function customFieldsFor(ctx: Ctx, headers: string[]): CustomFieldDef[] {
+  const taken = new Set(ctx.workspace.settings.customFields.map((f) => f.key));
+  return headers.map((h) => ({
     key: customKeyFor(h, taken),
     labels: { en: h.slice(0, 100), 'zh-CN': h.slice(0, 100) },
     type: 'text',
   }));
+}
+
+/** The context as if `defs` were already in the settings (to validate rows before anything is written). */
+const withCustomFields = (ctx: Ctx, defs: CustomFieldDef[]): Ctx =>
+  defs.length
+    ? {
+        ...ctx,
+        workspace: {
+          ...ctx.workspace,
+          settings: {
+            ...ctx.workspace.settings,
+            customFields: [...ctx.workspace.settings.customFields, ...defs],
+          },
+        },
+      }
+    : ctx;
+
+/** Saves the new custom fields (one settings write) and returns the context with them. */
+async function saveCustomFields(ctx: Ctx, defs: CustomFieldDef[]): Promise<Ctx> {
+  if (defs.length === 0) return ctx;
+  const s = ctx.workspace.settings;
   const updated = must(await updateSettings(ctx, { customFields: [...s.customFields, ...defs] }));
-  return { ctx: { ...ctx, workspace: updated }, added: defs.map((d) => d.labels[ctx.locale]) };
+  return { ...ctx, workspace: updated };
 }
 
 const at = (ctx: Ctx, when: Date): Ctx => ({ ...ctx, now: when });
@@ -953,17 +972,18 @@ async function writeRow(
 export function runImport(ctx: Ctx, file: ImportFile, opts: ImportOptions): Promise<Result<ImportReport>> {
   return run(async () => {
     if (!isManager(ctx.actor.role)) abort({ kind: 'Forbidden', action: 'import' });
-    let c = ctx;
-    let added: string[] = [];
+    let defs: CustomFieldDef[] = [];
     if (opts.unknownColumns === 'custom') {
       const sheet = must(await readSpreadsheet(file.buffer, file.filename));
-      const unknown = unknownOf(detectMapping(sheet.headers, c.workspace.settings.customFields));
-      ({ ctx: c, added } = await addCustomFields(
-        c,
+      const unknown = unknownOf(detectMapping(sheet.headers, ctx.workspace.settings.customFields));
+      defs = customFieldsFor(
+        ctx,
         unknown.map((u) => u.header),
-      ));
+      );
     }
-    const a = await analyze(c, file);
+    // Rows are validated against the settings as they will be; the new fields are saved only if rows get written.
+    const a = await analyze(withCustomFields(ctx, defs), file);
+    const added = defs.map((d) => d.labels[ctx.locale]);
     const report: ImportReport = {
       mode: opts.mode,
       total: a.sheet.rows.length,
@@ -975,7 +995,9 @@ export function runImport(ctx: Ctx, file: ImportFile, opts: ImportOptions): Prom
       written: true,
       customFieldsAdded: added,
     };
-    if (opts.mode === 'all_or_nothing' && a.problems.length > 0) return { ...report, written: false };
+    if (opts.mode === 'all_or_nothing' && a.problems.length > 0)
+      return { ...report, written: false, customFieldsAdded: [] };
+    const c = await saveCustomFields(ctx, defs);
     for (const plan of a.planned) {
       let r: Awaited<ReturnType<typeof writeRow>>;
       try {

@@ -109,6 +109,23 @@ describe('import modes', () => {
       ['Good two', 20_000, '2026-11-02'],
     ]);
   });
+
+  it('all_or_nothing with unknown columns as custom fields adds no field when nothing is written', async () => {
+    const ctx = await as(core, 'mia', { externalWorkspaceId: 'T-modes-custom' });
+    const csv = Buffer.from('Deal,Amount,Region\nFine,10k,East\nBroken,lots,West\n');
+    const file = { buffer: csv, filename: 'regions.csv' };
+    const none = value(await runImport(ctx, file, { mode: 'all_or_nothing', unknownColumns: 'custom' }));
+    expect(none).toMatchObject({ written: false, customFieldsAdded: [] });
+    expect(
+      (await as(core, 'mia', { externalWorkspaceId: 'T-modes-custom' })).workspace.settings.customFields,
+    ).toEqual([]);
+    const some = value(await runImport(ctx, file, { mode: 'valid_only', unknownColumns: 'custom' }));
+    expect(some).toMatchObject({ written: true, created: 1, customFieldsAdded: ['Region'] });
+    const after = await as(core, 'mia', { externalWorkspaceId: 'T-modes-custom' });
+    expect(after.workspace.settings.customFields.map((f) => f.labels.en)).toEqual(['Region']);
+    const deal = value(await listDeals(after, { kind: 'all' })).deals[0]!;
+    expect(Object.values(deal.custom)).toEqual(['East']);
+  });
 });
 
 describe('a Chinese GBK CSV', () => {
