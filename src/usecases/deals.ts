@@ -418,9 +418,17 @@ export function createDeal(
   });
 }
 
-async function loadForChange(ctx: Ctx, ref: string, action: string): Promise<Deal> {
+/** Loads a deal the actor may change (owner or manager); `open` also requires it not to be closed. */
+async function loadForChange(
+  ctx: Ctx,
+  ref: string,
+  action: string,
+  opts: { open?: boolean } = {},
+): Promise<Deal> {
   const deal = await loadDeal(ctx, ref);
   if (!canChangeDeal(ctx.actor, deal)) abort({ kind: 'Forbidden', action });
+  if (opts.open && deal.status !== 'open')
+    abort({ kind: 'Conflict', reason: 'already_closed', ref: deal.code });
   return deal;
 }
 
@@ -475,8 +483,7 @@ export function advanceDeal(
 ): Promise<Result<{ deal: Deal; from: string }>> {
   return run(async () => {
     const s = ctx.workspace.settings;
-    const deal = await loadForChange(ctx, ref, 'advance');
-    if (deal.status !== 'open') abort({ kind: 'Conflict', reason: 'already_closed', ref: deal.code });
+    const deal = await loadForChange(ctx, ref, 'advance', { open: true });
     const p = new Problems();
     let target: StageDef | undefined;
     if (input.stage && input.stage.trim() !== '')
@@ -567,8 +574,7 @@ export function loseDeal(
 ): Promise<Result<{ deal: Deal; from: string }>> {
   return run(async () => {
     const s = ctx.workspace.settings;
-    const deal = await loadForChange(ctx, ref, 'lose');
-    if (deal.status !== 'open') abort({ kind: 'Conflict', reason: 'already_closed', ref: deal.code });
+    const deal = await loadForChange(ctx, ref, 'lose', { open: true });
     const p = new Problems();
     const raw = p.take(
       parseText(input.reason ?? '', { field: 'lostReason', max: LIMITS.reason, required: true }),
@@ -695,8 +701,7 @@ export function assignDeal(ctx: Ctx, ref: string, ownerId: string): Promise<Resu
 /** Silences stall alerts for a while (`1d`, `3 days`, `1w`, `3天`). */
 export function snoozeDeal(ctx: Ctx, ref: string, duration: string): Promise<Result<Deal>> {
   return run(async () => {
-    const deal = await loadForChange(ctx, ref, 'snooze');
-    if (deal.status !== 'open') abort({ kind: 'Conflict', reason: 'already_closed', ref: deal.code });
+    const deal = await loadForChange(ctx, ref, 'snooze', { open: true });
     const d = parseDuration(duration);
     if (!d.ok) abort(d.error);
     if (d.value.days > 90)
