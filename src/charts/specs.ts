@@ -117,12 +117,7 @@ function sep(locale: Locale) {
 function emptySpec(kind: ChartKind, title: string, locale: Locale): BuiltChart {
   const L = CHART_LABELS[locale];
   const spec: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: CHART_WIDTH,
-    autosize: { type: 'fit-x', contains: 'padding' },
-    height: 160,
-    padding: PADDING,
-    title: { text: title },
+    ...frame(title, 160),
     data: { values: [{ t: L.noData }] },
     mark: { type: 'text', fontSize: 15, color: COLORS.muted, align: 'center', baseline: 'middle' },
     encoding: {
@@ -146,6 +141,18 @@ function orderFunnelStages(stages: FunnelStageInput[]): FunnelStageInput[] {
     .map((s, i) => ({ s, i }))
     .sort((a, b) => rank(a.s) - rank(b.s) || a.i - b.i)
     .map((x) => x.s);
+}
+
+/** What every chart shares: schema, width, autosize, padding and the title; `height` is the plot's. */
+function frame(title: string, height: number) {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: CHART_WIDTH,
+    autosize: { type: 'fit-x' as const, contains: 'padding' as const },
+    height,
+    padding: PADDING,
+    title: { text: title },
+  };
 }
 
 export function funnelSpec(input: FunnelChartInput): BuiltChart {
@@ -194,12 +201,7 @@ export function funnelSpec(input: FunnelChartInput): BuiltChart {
     axis: null,
   };
   const spec: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: CHART_WIDTH,
-    autosize: { type: 'fit-x', contains: 'padding' },
-    height: FUNNEL_STEP * rows.length,
-    padding: PADDING,
-    title: { text: title },
+    ...frame(title, FUNNEL_STEP * rows.length),
     data: { values: rows },
     params: [{ name: 'xMax', value: maxCount * 1.32 }],
     encoding: { y },
@@ -289,12 +291,7 @@ export function dwellSpec(input: DwellChartInput): BuiltChart {
     range: [COLORS.open, COLORS.over, COLORS.threshold],
   };
   const spec: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: CHART_WIDTH,
-    autosize: { type: 'fit-x', contains: 'padding' },
-    height: DWELL_STEP * rows.length,
-    padding: PADDING,
-    title: { text: title },
+    ...frame(title, DWELL_STEP * rows.length),
     data: { values: rows },
     params: [{ name: 'xMax', value: maxDays * 1.3 }],
     encoding: {
@@ -377,12 +374,7 @@ export function trendSpec(input: TrendChartInput): BuiltChart {
     })),
   );
   const spec: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: CHART_WIDTH,
-    autosize: { type: 'fit-x', contains: 'padding' },
-    height: PLOT_HEIGHT,
-    padding: PADDING,
-    title: { text: title },
+    ...frame(title, PLOT_HEIGHT),
     data: { values: rows },
     mark: { type: 'line', strokeWidth: 2.5, point: { size: 40, filled: true } },
     encoding: {
@@ -473,12 +465,7 @@ export function forecastSpec(input: ForecastChartInput): BuiltChart {
     axis: { title: null, labelExpr: moneyExpr(currency, locale), tickCount: 5, domain: false, ticks: false },
   };
   const spec: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: CHART_WIDTH,
-    autosize: { type: 'fit-x', contains: 'padding' },
-    height: PLOT_HEIGHT,
-    padding: PADDING,
-    title: { text: title },
+    ...frame(title, PLOT_HEIGHT),
     data: { values: rows },
     params: [{ name: 'yMax', value: maxTotal * 1.12 }],
     encoding: { x },
