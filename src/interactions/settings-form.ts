@@ -7,6 +7,7 @@ import { fail, ok, type Result } from '../domain/errors.js';
 import { presetRules, type Rule, type WorkspaceSettings } from '../domain/settings.js';
 import type { CustomFieldDef, CustomFieldType, LostReasonDef, Role, StageDef } from '../domain/types.js';
 import { ROLES } from '../domain/types.js';
+import { formatDate } from '../i18n/format.js';
 import { renderError, renderInvalid, t } from '../i18n/index.js';
 import type { Ctx } from '../usecases/context.js';
 import { isManager } from '../usecases/context.js';
@@ -44,11 +45,22 @@ export function settingsForm(ctx: Ctx): Result<FormSpec> {
   const L = ctx.locale;
   const s = ctx.workspace.settings;
   const presets = presetRules();
+  const failures = s.rules
+    .filter((r) => r.lastError)
+    .map((r) => [
+      t(L, 'form.ruleFailure', {
+        rule: r.name,
+        at: formatDate(new Date(r.lastError!.at), L, s.timezone),
+        message: r.lastError!.message,
+      }),
+    ]);
   return ok({
     id: 'settings',
     title: t(L, 'form.settingsTitle'),
     submitLabel: t(L, 'ui.save'),
     state: JSON.stringify({ v: ctx.workspace.settingsVersion }),
+    // Delivery failures of webhook rules stay visible here until a delivery succeeds.
+    ...(failures.length ? { intro: failures } : {}),
     fields: [
       {
         name: 'locale',

@@ -290,11 +290,3 @@ export async function resolveAlerts(env: JobEnv, event: DomainEvent): Promise<nu
   }
   return n;
 }
-
-/** The alert record of a deal's current episode (settings, tests, the digest's thread links). */
-export async function alertFor(env: JobEnv, workspaceId: string, deal: Deal): Promise<AlertDoc | undefined> {
-  const doc = await (
-    await readyJobsModels(env.conn)
-  ).Alert.findOne({ workspaceId, dealId: deal.id, episode: stallEpisode(deal) }).lean<AlertDoc>();
-  return doc ?? undefined;
-}

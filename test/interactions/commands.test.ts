@@ -293,6 +293,28 @@ describe('settings form safety', () => {
   });
   afterAll(() => core.stop());
 
+  it('webhook delivery failures of rules are visible in the settings form', async () => {
+    const admin = await as(core, 'admin');
+    const rule = {
+      id: 'hook',
+      name: 'CRM sync',
+      enabled: true,
+      trigger: { type: 'won' as const },
+      conditions: {},
+      action: { type: 'webhook' as const, url: 'https://crm.example/hook', secret: 'x'.repeat(20) },
+      lastError: { at: new Date('2026-11-01T08:00:00Z'), message: 'HTTP 502 after 5 attempts' },
+    };
+    await core.deps.store.saveSettings(
+      admin.workspace.id,
+      { ...admin.workspace.settings, rules: [rule] },
+      admin.workspace.settingsVersion,
+    );
+    const f = form(await runCommand(await as(core, 'admin'), '/pipeline settings'));
+    expect(f.intro?.map((line) => plain(line))).toEqual([
+      '⚠ Rule “CRM sync”: the last webhook delivery failed on Nov 1, 2026: HTTP 502 after 5 attempts',
+    ]);
+  });
+
   it('a stale settings form does not overwrite a newer save; demoting the last admin saves nothing', async () => {
     const admin = await as(core, 'admin');
     const stale = form(await runCommand(admin, '/pipeline settings'));

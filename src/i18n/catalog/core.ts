@@ -217,6 +217,7 @@ export const en = {
     presetRules: 'Method rules',
     rulesField: 'Rules (JSON list, advanced)',
     settingsSaved: 'Settings saved.',
+    ruleFailure: '⚠ Rule “{{rule}}”: the last webhook delivery failed on {{at}}: {{message}}',
     line: 'Line {{line}}: {{problem}}',
   },
   rulePreset: {
@@ -491,6 +492,7 @@ export const zhCN: Catalog = {
     presetRules: '方法论预设规则',
     rulesField: '规则（JSON 列表，高级）',
     settingsSaved: '设置已保存。',
+    ruleFailure: '⚠ 规则“{{rule}}”：最近一次 Webhook 推送失败（{{at}}）：{{message}}',
     line: '第 {{line}} 行：{{problem}}',
   },
   rulePreset: {
