@@ -169,7 +169,7 @@ async function dealCommand(
   }
   if (cmd.sub === 'list') return listOutcome(ctx, cmd.args);
   if (cmd.sub === 'import') return importHelpOutcome(ctx);
-  if (!ref) return say(helpMessage(ctx.locale));
+  if (!ref) return { ...say(helpMessage(ctx.locale)), error: 'Invalid' }; // a deal code or user is missing
   switch (cmd.sub) {
     case 'show': {
       const r = await dealHistory(ctx, ref);
@@ -247,7 +247,7 @@ async function dealCommand(
     }
     case 'assign': {
       const who = rest[0] ? (mentionId(rest[0]) ?? rest[0].replace(/^@/, '')) : '';
-      if (!who) return say(helpMessage(ctx.locale));
+      if (!who) return { ...say(helpMessage(ctx.locale)), error: 'Invalid' }; // a deal code or user is missing
       const r = await assignDeal(ctx, ref, who);
       if (!r.ok) return fail(ctx, r.error);
       return say(

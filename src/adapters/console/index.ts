@@ -152,7 +152,7 @@ export class ConsoleSession {
   private async handleOutcome(ctx: Ctx, outcome: Outcome, strict: boolean): Promise<boolean> {
     if (outcome.kind === 'message') {
       await this.deliver(ctx, outcome.message, outcome.visibility, outcome.dealId);
-      return isErrorOutcome(ctx.locale, outcome);
+      return isErrorOutcome(outcome);
     }
     return this.runForm(ctx, outcome.form, strict);
   }
