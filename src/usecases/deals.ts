@@ -814,17 +814,25 @@ export function rememberThread(
  */
 export function noteFromThreadReply(
   ctx: Ctx,
-  input: { channel: string; rootId: string; messageId: string; text: string; permalink?: string },
+  input: {
+    channel: string;
+    rootId: string;
+    messageId: string;
+    text: string;
+    /** The reply's link, or a function fetching it: called only when the thread is about a deal. */
+    permalink?: string | (() => Promise<string | undefined>);
+  },
 ): Promise<Result<{ note: Note; deal: Deal; created: boolean } | undefined>> {
   return run(async () => {
     const dealId = await ctx.deps.store.dealIdForThread(ctx.workspace.id, input.channel, input.rootId);
     if (!dealId) return undefined;
     const deal = await ctx.deps.store.getDealById(ctx.workspace.id, dealId);
     if (!deal) return undefined;
+    const permalink = typeof input.permalink === 'function' ? await input.permalink() : input.permalink;
     return addNoteTo(ctx, deal, {
       text: input.text,
       origin: 'thread',
-      permalink: input.permalink,
+      permalink,
       sourceKey: `msg:${input.channel}:${input.messageId}`,
     });
   });

@@ -332,6 +332,15 @@ describe('threads', () => {
     expect(first).toMatchObject({ authorId: 'UREP2', origin: 'thread', text: 'Spoke to <their> CFO' });
     expect(first.permalink).toContain('/archives/C1/p1700000100000200');
     expect(post.args.channel).toBe('C1');
+    // A reply in a thread that is not about a deal costs no permalink call and saves nothing.
+    const before = h.fake.callsTo('chat.getPermalink').length;
+    await h.sim.event(
+      { ...event, ts: '1700000103.000500', thread_ts: '1600000000.000001', text: 'lunch?' },
+      { eventId: 'EvOTHER' },
+    );
+    await h.sim.event({ ...event, ts: '1700000104.000600', text: 'third reply' }, { eventId: 'EvNOTE3' });
+    await expect.poll(async () => (await h.core.deps.store.listNotes(WS, deal.id, 10)).length).toBe(3);
+    expect(h.fake.callsTo('chat.getPermalink').length).toBe(before + 1);
   });
 });
 

@@ -38,19 +38,18 @@ export const register = (app: App, env: SlackEnv): void => {
       if (eventId && !env.seen.first(`event:${eventId}`)) return;
       try {
         const ctx = await slackContext(env, client, { teamId, userId: m.user });
-        let permalink: string | undefined;
-        try {
-          const p = await client.chat.getPermalink({ channel: m.channel, message_ts: m.ts });
-          permalink = p.permalink;
-        } catch {
-          permalink = undefined;
-        }
+        // The permalink is fetched only for replies in threads about a deal (most threads are not).
+        const permalink = () =>
+          client.chat
+            .getPermalink({ channel: m.channel, message_ts: m.ts })
+            .then((p) => p.permalink)
+            .catch(() => undefined);
         const r = await noteFromThreadReply(ctx, {
           channel: m.channel,
           rootId: m.thread_ts,
           messageId: m.ts,
           text,
-          ...(permalink ? { permalink } : {}),
+          permalink,
         });
         if (!r.ok)
           env.logger.info({ error: r.error, channel: m.channel }, 'thread reply not saved as a note');
