@@ -8,7 +8,6 @@
  *   the team goes in the card's thread, a short private answer is a toast and a
  *   longer one a direct message.
  */
-import type { Locale } from '../../domain/types.js';
 import { t } from '../../i18n/index.js';
 import { runAction, submitForm, unexpected } from '../../interactions/index.js';
 import type { FormId } from '../../interactions/types.js';
@@ -119,18 +118,23 @@ async function submit(
   }
   const card = await f.notifier.card(ctx.locale, out.message);
   const ref = data.context;
-  if (out.visibility === 'channel' && out.dealId && ref?.open_chat_id && ref.open_message_id) {
-    await rememberThread(
-      ctx,
-      { channel: ref.open_chat_id, id: ref.open_message_id },
-      out.dealId,
-      'confirmation',
-    );
+  const dealId = out.dealId;
+  if (out.visibility === 'channel' && dealId && ref?.open_chat_id && ref.open_message_id) {
+    const thread = { channel: ref.open_chat_id, id: ref.open_message_id };
+    later(f, async () => {
+      await rememberThread(ctx, thread, dealId, 'confirmation');
+    });
   }
   return {
     toast: { type: 'success', content: t(ctx.locale, 'feishu.toast_done') },
     card: { type: 'raw', data: card },
   };
+}
+
+/** Work after the callback's answer (sending cards, linking threads), tracked so shutdown and tests wait for it. */
+function later(f: FeishuDeps, work: () => Promise<void>): void {
+  const p = work().catch((err: unknown) => f.logger.error({ err }, 'feishu: card follow-up failed'));
+  f.background?.(p);
 }
 
 const isShort = (m: RichMessage): boolean =>
@@ -151,21 +155,28 @@ async function press(
   const messageId = data.context?.open_message_id;
   const chatId = data.context?.open_chat_id;
   const openId = data.operator!.open_id!;
+  // The callback is answered as soon as the core has decided; cards are sent after the answer.
   if (outcome.kind === 'form') {
     const card = formCard(outcome.form, { locale: ctx.locale });
-    if (messageId) await f.api.replyCard(messageId, card, false);
-    else await f.api.sendCard('open_id', openId, card);
+    later(f, async () => {
+      if (messageId) await f.api.replyCard(messageId, card, false);
+      else await f.api.sendCard('open_id', openId, card);
+    });
     return {};
   }
   const message = outcome.message;
+  const dealId = outcome.dealId;
   if (outcome.visibility === 'channel' && messageId && chatId) {
-    const card = await f.notifier.card(ctx.locale, message);
-    const id = await f.api.replyCard(messageId, card, true);
-    if (outcome.dealId) await rememberThread(ctx, { channel: chatId, id }, outcome.dealId, 'confirmation');
+    later(f, async () => {
+      const id = await f.api.replyCard(messageId, await f.notifier.card(ctx.locale, message), true);
+      if (dealId) await rememberThread(ctx, { channel: chatId, id }, dealId, 'confirmation');
+    });
     return toast('success', toastText(message));
   }
   // A one-line answer ("snoozed until…", "not allowed") is a toast, red when it reports a failure.
   if (isShort(message)) return toast(outcome.error ? 'error' : 'info', toastText(message));
-  await f.api.sendCard('open_id', openId, await f.notifier.card(ctx.locale, message));
-  return toast('info', t(ctx.locale as Locale, 'feishu.toast_sent'));
+  later(f, async () => {
+    await f.api.sendCard('open_id', openId, await f.notifier.card(ctx.locale, message));
+  });
+  return toast('info', t(ctx.locale, 'feishu.toast_sent'));
 }

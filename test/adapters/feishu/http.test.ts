@@ -146,6 +146,8 @@ describe('feishu HTTP endpoints', () => {
     );
     expect(card.status).toBe(200);
     expect(JSON.parse(card.body)).toEqual({ toast: { type: 'info', content: '已发送' } });
+    // The answer does not wait for the card to be sent: wait for the adapter's background work.
+    await secureBot.drain();
     expect(only(fake.messages())).toMatchObject({
       path: '/open-apis/im/v1/messages',
       query: { receive_id_type: 'open_id' },
