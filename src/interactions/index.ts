@@ -54,6 +54,7 @@ import { pipelineCommand } from './pipeline.js';
 import { settingsForm, submitSettings } from './settings-form.js';
 import { confirmImport, exportUnsupportedOutcome, importHelpOutcome } from './transfer.js';
 import type { FormId, FormSpec, Outcome, SubmitOutcome } from './types.js';
+import { textMessage } from '../presenters/rich.js';
 
 export type { Outcome, SubmitOutcome, FormSpec, FormId } from './types.js';
 export { parseCommand } from './commands.js';
@@ -80,11 +81,6 @@ const say = (
   message,
   visibility,
   ...(dealId ? { dealId } : {}),
-});
-
-const textMessage = (text: string): RichMessage => ({
-  summary: text,
-  blocks: [{ type: 'text', text: [text] }],
 });
 
 export function errorMessage(ctx: Ctx, error: DomainError): RichMessage {

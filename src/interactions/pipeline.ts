@@ -12,6 +12,7 @@ import {
 import type { Result } from '../domain/errors.js';
 import type { PipelineSub } from './commands.js';
 import type { Outcome } from './types.js';
+import { textMessage } from '../presenters/rich.js';
 
 /** Splits `/pipeline last 90d @bob source:event` into period, owner and source. */
 export function reportInput(args: string[]): PipelineReportInput {
@@ -37,7 +38,7 @@ async function show<T>(
     return {
       kind: 'message',
       visibility: 'ephemeral',
-      message: { summary: text, blocks: [{ type: 'text', text: [text] }] },
+      message: textMessage(text),
     };
   }
   return { kind: 'message', visibility: 'channel', message: await present(r.value) };

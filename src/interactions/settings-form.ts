@@ -13,6 +13,7 @@ import type { Ctx } from '../usecases/context.js';
 import { isManager } from '../usecases/context.js';
 import { listMembers, setMemberRole, updateSettings, type SettingsPatch } from '../usecases/settings.js';
 import type { FormSpec, SubmitOutcome } from './types.js';
+import { textMessage } from '../presenters/rich.js';
 
 const pct = (p: number): string => String(Math.round(p * 1000) / 10);
 
@@ -438,10 +439,7 @@ export async function submitSettings(
   }
   return {
     kind: 'done',
-    message: {
-      summary: t(L, 'form.settingsSaved'),
-      blocks: [{ type: 'text', text: [t(L, 'form.settingsSaved')] }],
-    },
+    message: textMessage(t(L, 'form.settingsSaved')),
     visibility: 'ephemeral',
   };
 }

@@ -27,6 +27,7 @@ import {
   type UnknownColumnsMode,
 } from '../usecases/transfer.js';
 import type { FormSpec, Outcome, SubmitOutcome } from './types.js';
+import { textMessage } from '../presenters/rich.js';
 
 /** Rows listed per section of a preview or report (the rest are counted). */
 export const MAX_LISTED = 15;
@@ -41,7 +42,7 @@ export type ExportOutcome =
   /** DM these files to the user, with `message` as the comment. */
   { kind: 'files'; files: ExportFile[]; message: RichMessage } | { kind: 'message'; message: RichMessage };
 
-const text = (s: string): RichMessage => ({ summary: s, blocks: [{ type: 'text', text: [s] }] });
+const text = textMessage;
 
 /** Renders an error; file problems come from the transfer catalogue. */
 export function transferError(ctx: Ctx, error: DomainError): RichMessage {

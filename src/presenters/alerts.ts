@@ -12,6 +12,7 @@ import type { Deal, Locale } from '../domain/types.js';
 import { hasKey, t } from '../i18n/index.js';
 import { formatDate, formatDays, formatMoney } from '../i18n/format.js';
 import type { RichAction, RichBlock, RichMessage, RichText } from './rich.js';
+import { textMessage } from './rich.js';
 
 type Params = Record<string, string | number>;
 /** A parameter that becomes one or more mention segments. */
@@ -344,6 +345,5 @@ export function digestFallbackMessage(
 }
 
 export function digestThreadMessage(locale: Locale): RichMessage {
-  const text = t(locale, 'jobs.digest.thread');
-  return { summary: text, blocks: [{ type: 'text', text: [text] }] };
+  return textMessage(t(locale, 'jobs.digest.thread'));
 }

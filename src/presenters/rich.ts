@@ -62,6 +62,12 @@ export interface RichMessage {
   blocks: RichBlock[];
 }
 
+/** A message of one line of plain text. */
+export const textMessage = (text: string): RichMessage => ({
+  summary: text,
+  blocks: [{ type: 'text', text: [text] }],
+});
+
 /** Concatenates segments as plain text (console, notification text, alt text). */
 export function plain(text: RichText, mention: (id: string) => string = (id) => `@${id}`): string {
   return text

@@ -21,6 +21,7 @@ import type { FeishuApi } from './api.js';
 import type { FeishuNotifier } from './notifier.js';
 import { formCard } from './render.js';
 import { fileOf, handleExport, handleImportFile } from './transfer.js';
+import { textMessage } from '../../presenters/rich.js';
 
 /** How long an event id is remembered; Feishu redelivers for a few hours at most. */
 export const DEDUPE_TTL_SECONDS = 3 * 24 * 3600;
@@ -205,10 +206,7 @@ export async function handleMessageEvent(f: FeishuDeps, data: MessageEvent): Pro
         f,
         ctx,
         message,
-        {
-          summary: t(ctx.locale, 'feishu.unsupported_message'),
-          blocks: [{ type: 'text', text: [t(ctx.locale, 'feishu.unsupported_message')] }],
-        },
+        textMessage(t(ctx.locale, 'feishu.unsupported_message')),
         p2p,
         openId,
         false,

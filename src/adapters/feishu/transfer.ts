@@ -22,13 +22,14 @@ import { isManager, type Ctx } from '../../usecases/context.js';
 import type { CardActionEvent, CardResponse } from './cards.js';
 import type { FeishuDeps, MessageEvent } from './events.js';
 import { formCard, type SubmitValue } from './render.js';
+import { textMessage } from '../../presenters/rich.js';
 
 type Message = NonNullable<MessageEvent['message']>;
 
 /** Extensions the import reads (old .xls is refused by the core with an explanation). */
 const SPREADSHEET = /\.(xlsx|xlsm|xls|csv|tsv|txt)$/i;
 
-const text = (s: string): RichMessage => ({ summary: s, blocks: [{ type: 'text', text: [s] }] });
+const text = textMessage;
 
 /** `{file_key, file_name}` of a file message, or undefined. */
 export function fileOf(message: Message): { key: string; name: string } | undefined {

@@ -16,6 +16,7 @@ import type { LocaleCache } from './locale.js';
 import type { SlackNotifier } from './notifier.js';
 import { renderMessage, renderModal } from './render.js';
 import type { ImportForms } from './transfer.js';
+import { textMessage } from '../../presenters/rich.js';
 
 type WebClient = webApi.WebClient;
 
@@ -240,6 +241,4 @@ export async function guarded(
 }
 
 /** Escaped plain text for a one-line ephemeral notice. */
-export function notice(text: string): RichMessage {
-  return { summary: text, blocks: [{ type: 'text', text: [text] }] };
-}
+export const notice = textMessage;

@@ -31,6 +31,7 @@ import { loadUpload, previewImport } from '../../usecases/transfer.js';
 import { LIMITS } from './limits.js';
 import { clip, renderMessage, type SlackBlock } from './render.js';
 import { notice, sendEphemeral, type SlackEnv, type Surface } from './runtime.js';
+import { textMessage } from '../../presenters/rich.js';
 
 type WebClient = webApi.WebClient;
 
@@ -95,7 +96,7 @@ export class ImportForms {
 export const formKey = (ctx: Ctx, state: string): string =>
   `${ctx.workspace.id}:${ctx.actor.userId}:${state}`;
 
-const text = (s: string): RichMessage => ({ summary: s, blocks: [{ type: 'text', text: [s] }] });
+const text = textMessage;
 const error = (ctx: Ctx, e: DomainError): ImportStart => ({
   kind: 'message',
   message: transferError(ctx, e),
