@@ -138,10 +138,7 @@ function later(f: FeishuDeps, work: () => Promise<void>): void {
 }
 
 const isShort = (m: RichMessage): boolean =>
-  m.blocks.length === 1 &&
-  m.blocks[0]!.type === 'text' &&
-  toastText(m).length < 60 &&
-  !m.blocks.some((b) => b.type === 'actions');
+  m.blocks.length === 1 && m.blocks[0]!.type === 'text' && toastText(m).length < 60;
 
 async function press(
   f: FeishuDeps,

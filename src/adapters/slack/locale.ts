@@ -68,9 +68,4 @@ export class LocaleCache {
     const hit = this.entries.get(`${teamId}:${userId}`);
     return hit && this.clock() - hit.at < this.ttlMs ? hit.info : undefined;
   }
-
-  /** Forget a user (e.g. after a `user_change` event). */
-  forget(teamId: string, userId: string): void {
-    this.entries.delete(`${teamId}:${userId}`);
-  }
 }

@@ -8,7 +8,6 @@ import { t } from '../../i18n/index.js';
 import type { FormField, FormId, FormSpec } from '../../interactions/types.js';
 import {
   isActionKind,
-  plain,
   type ActionKind,
   type RichAction,
   type RichBlock,
@@ -239,13 +238,6 @@ export function renderMessage(message: RichMessage, locale: Locale, opts: Render
     blocks: capBlocks(blocks, opts.maxBlocks ?? LIMITS.messageBlocks, locale),
     images,
   };
-}
-
-/** Plain text of a message for places that take no blocks. */
-export function messageText(message: RichMessage): string {
-  return plain(
-    message.blocks.flatMap((b) => (b.type === 'text' || b.type === 'context' ? [b.text] : [])).flat(),
-  );
 }
 
 // ── forms → modals ──────────────────────────────────────────────────────────

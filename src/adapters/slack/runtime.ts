@@ -57,11 +57,6 @@ export class RecentKeys {
     this.keys.set(key, now);
     return true;
   }
-
-  has(key: string): boolean {
-    const at = this.keys.get(key);
-    return at !== undefined && this.clock() - at < this.ttlMs;
-  }
 }
 
 export interface Who {
@@ -84,7 +79,6 @@ export function teamOf(body: Record<string, unknown>, fallback?: string): string
   );
 }
 
-/** The use-case context for a Slack user: their workspace, role and language. */
 /**
  * Lets the event loop answer the other requests that arrived in the same burst
  * (their acks) before this one's slow work starts: Slack's 3-second clock runs
@@ -92,6 +86,7 @@ export function teamOf(body: Record<string, unknown>, fallback?: string): string
  */
 export const afterAck = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** The use-case context for a Slack user: their workspace, role and language. */
 export async function slackContext(env: SlackEnv, client: WebClient, who: Who): Promise<Ctx> {
   const info = await env.locales.lookup(client, who.teamId, who.userId);
   return enterWorkspace(env.core.deps, {
