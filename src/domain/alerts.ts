@@ -3,7 +3,7 @@
  * workspace settings and the alert records already claimed. Pure.
  */
 import { DateTime } from 'luxon';
-import { daysInStage, isStalled } from './deal.js';
+import { DAY_MS, daysInStage, isNextStepOverdue, isStalled } from './deal.js';
 import { findStage } from './pipeline.js';
 import type { QuietHours, WorkspaceSettings } from './settings.js';
 import type { Deal } from './types.js';
@@ -97,7 +97,7 @@ export function stallFacts(
     days: daysInStage(deal, now),
     thresholdDays: threshold,
     escalationDays: threshold * settings.escalationFactor,
-    nextStepOverdue: !!deal.nextStep?.dueAt && deal.nextStep.dueAt.getTime() < now.getTime(),
+    nextStepOverdue: isNextStepOverdue(deal, now),
   };
 }
 
@@ -149,7 +149,7 @@ export function planScan(input: {
     }
     if (!state.posted || state.resolvedAt || state.escalatedAt) continue;
     const facts = stallFacts(deal, settings, now);
-    const sinceStart = (now.getTime() - episodeStart(deal).getTime()) / 86_400_000;
+    const sinceStart = (now.getTime() - episodeStart(deal).getTime()) / DAY_MS;
     if (
       facts.escalationDays > 0 &&
       Math.min(facts.days, sinceStart + facts.thresholdDays) > facts.escalationDays

@@ -2,7 +2,7 @@
  * Rule matching: trigger → conditions → action. Pure; the use case in
  * usecases/rules.ts runs the actions.
  */
-import { daysInStage } from './deal.js';
+import { daysInStage, isNextStepOverdue } from './deal.js';
 import type { Rule, RuleConditions, RuleTrigger } from './settings.js';
 import type { Deal } from './types.js';
 
@@ -41,12 +41,7 @@ export function triggerMatches(trigger: RuleTrigger, signal: RuleSignal): boolea
         daysInStage(signal.deal, signal.now) > trigger.days
       );
     case 'next_step_overdue':
-      return (
-        signal.type === 'scan' &&
-        signal.deal.status === 'open' &&
-        !!signal.deal.nextStep?.dueAt &&
-        signal.deal.nextStep.dueAt.getTime() < signal.now.getTime()
-      );
+      return signal.type === 'scan' && isNextStepOverdue(signal.deal, signal.now);
   }
 }
 

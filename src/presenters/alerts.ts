@@ -13,6 +13,7 @@ import { hasKey, t } from '../i18n/index.js';
 import { formatDate, formatDays, formatMoney } from '../i18n/format.js';
 import type { RichAction, RichBlock, RichMessage, RichText } from './rich.js';
 import { textMessage } from './rich.js';
+import { daysInStage } from '../domain/deal.js';
 
 type Params = Record<string, string | number>;
 /** A parameter that becomes one or more mention segments. */
@@ -227,7 +228,7 @@ export function ruleText(
     company: deal.company,
     stage: p.stage!,
     amount: p.amount!,
-    days: Math.floor((now.getTime() - deal.stageEnteredAt.getTime()) / 86_400_000),
+    days: Math.floor(daysInStage(deal, now)),
     rule: rule?.name ?? '',
   };
   if (/^rule\.[a-z_]+$/.test(template) && hasKey(locale, `jobs.${template}`))

@@ -13,6 +13,7 @@ import { t } from '../i18n/index.js';
 import { formatDays, formatMoney, formatNumber, formatPercent } from '../i18n/format.js';
 import type { PipelineReport, StalledReport } from '../usecases/reports.js';
 import type { RichBlock, RichMessage, RichText } from './rich.js';
+import { daysInStage } from '../domain/deal.js';
 
 const k = (key: string) => `analytics.${key}`;
 
@@ -203,7 +204,7 @@ function stalledItem(
     t(locale, k('stalledLine'), {
       name: d.name,
       stage: stageLabel(stages, d.stage, locale),
-      days: formatDays(Math.floor((now.getTime() - d.stageEnteredAt.getTime()) / 86_400_000), locale),
+      days: formatDays(Math.floor(daysInStage(d, now)), locale),
       amount:
         d.amount === null
           ? t(locale, k('none'))

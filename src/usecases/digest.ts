@@ -6,7 +6,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { byValue } from '../domain/alerts.js';
-import { isStalled } from '../domain/deal.js';
+import { DAY_MS, isStalled } from '../domain/deal.js';
 import { formatDate } from '../i18n/format.js';
 import { digestFallbackMessage, digestThreadMessage } from '../presenters/alerts.js';
 import { digestMessage } from '../presenters/report.js';
@@ -69,7 +69,7 @@ export function nextDigestAt(schedule: string, timeZone: string, now: Date): Dat
  * previous period, bottlenecks, top stalled deals and the per-rep table.
  */
 export const reportDigest: DigestBuilder = async (ctx, period, tools) => {
-  const days = Math.max(1, Math.round((period.at.getTime() - period.previous.getTime()) / 86_400_000));
+  const days = Math.max(1, Math.round((period.at.getTime() - period.previous.getTime()) / DAY_MS));
   // The period's length comes from the schedule; stalled deals and open values are as of now.
   const report = await pipelineReport(ctx, { period: `${days}d` });
   if (!report.ok) throw new Error(`digest report failed: ${JSON.stringify(report.error)}`);

@@ -18,6 +18,7 @@ import { systemContext, type Ctx } from './context.js';
 import { addNoteTo } from './deals.js';
 import type { DomainEvent } from './events.js';
 import type { Destination } from './notifier.js';
+import { DAY_MS } from '../domain/deal.js';
 
 /** How rule actions hand work to the scheduler (Agenda in production, a direct call in tests). */
 export interface JobsPort {
@@ -83,7 +84,7 @@ export async function scanRules(
   const page = { limit: 100_000, sort: { stageEnteredAt: 1 as const } };
   for (const r of rules) {
     if (r.trigger.type !== 'stage_longer_than') continue;
-    const before = new Date(now.getTime() - r.trigger.days * 86_400_000);
+    const before = new Date(now.getTime() - r.trigger.days * DAY_MS);
     const { deals } = await store.listDeals(
       workspace.id,
       { status: 'open', stage: r.trigger.stage, stageEnteredBefore: before },

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { DateTime } from 'luxon';
-import { missingFields, type DealFields } from '../domain/deal.js';
+import { daysInStage, missingFields, type DealFields } from '../domain/deal.js';
 import type { DomainError, InvalidError, Result } from '../domain/errors.js';
 import { resolvePeriod } from '../domain/metrics.js';
 import {
@@ -1330,10 +1330,7 @@ export function exportPipeline(ctx: Ctx, input: ExportInput): Promise<Result<Exp
     for await (const raw of deals) {
       const d = raw as unknown as LeanDeal;
       exported.set(String(d._id), { code: d.code, name: d.name });
-      const days =
-        d.status === 'open'
-          ? Math.floor((ctx.now.getTime() - d.stageEnteredAt.getTime()) / 86_400_000)
-          : null;
+      const days = d.status === 'open' ? Math.floor(daysInStage(d, ctx.now)) : null;
       const row: Cell[] = [
         d.code,
         d.externalId ?? '',
