@@ -16,13 +16,13 @@ import { listDeals } from '../../usecases/deals.js';
 import { HOME_HELP, HOME_NEW } from './actions/home-buttons.js';
 import { LIMITS } from './limits.js';
 import { renderMessage, type SlackBlock } from './render.js';
+import { pipelineReport } from '../../usecases/reports.js';
 
 /** Deals shown per section before "…and N more". */
 export const HOME_MAX_LINES = 15;
 /** Deals that get their own row of quick actions. */
 export const HOME_MAX_ACTION_ROWS = 5;
 /** Deals read for the team summary. */
-const TEAM_SCAN = 1000;
 
 export interface HomeView {
   type: 'home';
@@ -89,28 +89,28 @@ export async function buildHome(ctx: Ctx): Promise<HomeView> {
   blocks.push(...section(ctx, t(L, 'slack.home.overdue'), overdue, t(L, 'slack.home.noOverdue'), true));
 
   if (isManager(ctx.actor.role)) {
-    const all = await listDeals(ctx, { kind: 'all' }, 0, TEAM_SCAN);
-    if (all.ok) {
-      const team = all.value.deals;
-      const sum = (ds: Deal[]) =>
-        ds.filter((d) => d.currency === s.currency).reduce((a, d) => a + (d.amount ?? 0), 0);
+    // The team's numbers come from the analytics aggregation: every open deal counts, however many.
+    const report = await pipelineReport(ctx, {});
+    if (report.ok) {
+      const now = report.value.kpis.now;
       const money = (n: number) => formatMoney(n, s.currency, L, { compact: true });
+      const byStage = new Map(now.stages.map((st) => [st.key, st]));
       blocks.push({ type: 'divider' }, { type: 'header', text: t(L, 'slack.home.team') });
       blocks.push({
         type: 'text',
         text: [
           t(L, 'slack.home.teamTotal', {
-            count: all.value.total,
-            amount: money(sum(team)),
-            stalled: team.filter((d) => isStalled(d, s.stages, ctx.now)).length,
+            count: now.openCount,
+            amount: money(now.pipelineValue),
+            stalled: now.stalledCount,
           }),
         ],
       });
       blocks.push({
         type: 'list',
         items: openStages(s.stages).map((st) => {
-          const ds = team.filter((d) => d.stage === st.key);
-          return [{ bold: st.labels[L] }, `: ${ds.length} · ${money(sum(ds))}`];
+          const row = byStage.get(st.key);
+          return [{ bold: st.labels[L] }, `: ${row?.count ?? 0} · ${money(row?.value ?? 0)}`];
         }),
       });
     }
