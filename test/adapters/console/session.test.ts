@@ -5,13 +5,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runConsole } from '../../../src/adapters/console/index.js';
-import { silentLogger } from '../../../src/logger.js';
 import { enterWorkspace } from '../../../src/usecases/context.js';
 import { dealHistory, getDeal } from '../../../src/usecases/deals.js';
 import { testCore, testClock } from '../../helpers/core.js';
+import { runSession } from './drive.js';
 
 type TestCore = Awaited<ReturnType<typeof testCore>>;
 let core: TestCore;
@@ -26,25 +24,8 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-/** Runs a console session over the given input lines; resolves with the exit code and everything printed. */
-async function session(
-  lines: string[],
-  cli: { user?: string; locale?: 'en' | 'zh-CN'; exec?: string[] } = {},
-) {
-  const input = new PassThrough();
-  const output = new PassThrough();
-  let text = '';
-  output.on('data', (c: Buffer) => (text += c.toString('utf8')));
-  input.end(lines.map((l) => `${l}\n`).join(''));
-  const code = await runConsole(
-    core,
-    { DATA_DIR: dataDir, DEFAULT_LOCALE: 'en' },
-    silentLogger,
-    { user: cli.user ?? 'alice', locale: cli.locale, exec: cli.exec ?? [] },
-    { input, output, tty: false },
-  );
-  return { code, text };
-}
+const session = (lines: string[], cli: { user?: string; locale?: 'en' | 'zh-CN'; exec?: string[] } = {}) =>
+  runSession(core, dataDir, lines, { ...cli, user: cli.user ?? 'alice' });
 
 const ctxOf = (user: string) =>
   enterWorkspace(core.deps, { platform: 'console', externalWorkspaceId: 'local', userId: user });

@@ -2,13 +2,11 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runConsole } from '../../../src/adapters/console/index.js';
-import { silentLogger } from '../../../src/logger.js';
 import { enterWorkspace } from '../../../src/usecases/context.js';
 import { listDeals } from '../../../src/usecases/deals.js';
 import { testClock, testCore } from '../../helpers/core.js';
+import { runSession } from './drive.js';
 
 let core: Awaited<ReturnType<typeof testCore>>;
 let dir = '';
@@ -21,21 +19,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function session(lines: string[], user = 'boss') {
-  const input = new PassThrough();
-  const output = new PassThrough();
-  let text = '';
-  output.on('data', (c: Buffer) => (text += c.toString('utf8')));
-  input.end(lines.map((l) => `${l}\n`).join(''));
-  const code = await runConsole(
-    core,
-    { DATA_DIR: dir, DEFAULT_LOCALE: 'en' },
-    silentLogger,
-    { user, exec: [] },
-    { input, output, tty: false },
-  );
-  return { code, text };
-}
+const session = (lines: string[], user = 'boss') => runSession(core, dir, lines, { user });
 
 it('imports a CSV from a path after a preview, and exports the pipeline as files under DATA_DIR/out', async () => {
   const csv = path.join(dir, 'pipeline.csv');
